@@ -1,0 +1,52 @@
+//! The domain error. It knows nothing of HTTP: the web layer maps each variant once to a
+//! status and a stable code.
+
+use crate::mfa::BulkReport;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{0}")]
+    InvalidUpn(String),
+    #[error("{0}")]
+    InvalidTenant(String),
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("{0}")]
+    InvalidSetting(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("a user with UPN '{0}' already exists in this tenant")]
+    UserExists(String),
+    #[error("tenant '{0}' already exists")]
+    TenantExists(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the user name or password is incorrect")]
+    InvalidCredentials,
+    #[error("the access token is missing, invalid or expired")]
+    Unauthorized,
+    #[error("multi-factor authentication is required: give the code from your authenticator as `otp`")]
+    MfaRequired,
+    #[error("you must register a multi-factor authentication method before you can sign in")]
+    MfaRegistrationRequired,
+    #[error("the account is disabled")]
+    AccountDisabled,
+    #[error("{} of {} rows failed; nothing was changed", .0.summary.failed, .0.summary.total)]
+    BulkRejected(Box<BulkReport>),
+    #[error("storage error")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What a storage adapter reports. The cause stays in the message for the log; the client
+/// sees only "internal".
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}

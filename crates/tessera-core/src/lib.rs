@@ -1,0 +1,17 @@
+//! Tessera's domain: tenants, users, per-user MFA states, roles and permissions, and the
+//! use cases (services) that change them. Knows nothing of HTTP or SQL: storage is reached
+//! through the ports in [`ports`].
+
+pub mod access;
+pub mod audit;
+pub mod error;
+pub mod ids;
+pub mod mfa;
+pub mod password;
+pub mod ports;
+pub mod service;
+pub mod settings;
+pub mod signin;
+pub mod user;
+
+pub use error::CoreError;

@@ -1,0 +1,234 @@
+//! Creating a tenant, issuing API tokens and authenticating requests with them.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::{RequestCtx, Tessera, blocking, new_correlation_id};
+use crate::access::{Actor, Role};
+use crate::audit::AuditRecord;
+use crate::error::CoreError;
+use crate::ids::{AuditId, DisplayName, TenantId, TenantSlug, Upn, UserId};
+use crate::password::{self, Password};
+use crate::ports::{ApiToken, Store, StoreTx};
+use crate::signin::{Decision, MfaRequiredBy, SignInFacts, SignInRecord, decide};
+use crate::user::{NewUser, Tenant, User};
+
+/// A freshly issued bearer token. The token itself is returned once and stored only hashed.
+pub struct IssuedToken {
+    pub access_token: String,
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IssuedToken(***, expires_in={})", self.expires_in)
+    }
+}
+
+pub(crate) fn token_hash(token: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+fn random_token() -> Result<String, CoreError> {
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).map_err(|e| CoreError::Internal(format!("randomness: {e}")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
+}
+
+impl<S: Store> Tessera<S> {
+    /// Creates a tenant and its first Global Administrator. Never overwrites: an existing
+    /// tenant is an error.
+    pub async fn init_tenant(&self, slug: &str, admin_upn: &str, admin_password: String) -> Result<(Tenant, User), CoreError> {
+        let slug = TenantSlug::parse(slug)?;
+        let upn = Upn::parse(admin_upn)?;
+        let password = Password::parse(admin_password)?;
+        let hash = blocking(move || password::hash(&password)).await??;
+        let now = self.now();
+        let tenant = Tenant { id: TenantId::new(), slug: slug.clone(), created_at: now };
+        let admin = NewUser {
+            id: UserId::new(),
+            tenant_id: tenant.id,
+            display_name: DisplayName::parse(upn.as_str().split('@').next().unwrap_or("Administrator"))?,
+            upn: upn.clone(),
+            password_hash: Some(hash),
+            account_enabled: true,
+            roles: vec![Role::GlobalAdministrator],
+            created_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        if tx.tenant_by_slug(&slug).await?.is_some() {
+            return Err(CoreError::TenantExists(slug.to_string()));
+        }
+        tx.insert_tenant(&tenant).await?;
+        tx.insert_users(std::slice::from_ref(&admin)).await?;
+        let correlation_id = new_correlation_id();
+        let system = |action: &str, after: serde_json::Value, target: Option<(UserId, String)>| AuditRecord {
+            id: AuditId::new(),
+            tenant_id: tenant.id,
+            time: now,
+            actor_id: None,
+            actor_upn: "system (tessera init)".into(),
+            source_ip: None,
+            action: action.into(),
+            target_id: target.as_ref().map(|t| t.0),
+            target_upn: target.map(|t| t.1),
+            before: None,
+            after: Some(after),
+            correlation_id,
+        };
+        tx.insert_audit(&[
+            system("tenant.create", serde_json::json!({ "slug": slug.as_str() }), None),
+            system(
+                "user.create",
+                serde_json::json!({ "upn": upn.as_str(), "roles": [Role::GlobalAdministrator.as_str()] }),
+                Some((admin.id, upn.to_string())),
+            ),
+        ])
+        .await?;
+        tx.commit().await?;
+        let user = User {
+            id: admin.id,
+            tenant_id: tenant.id,
+            upn,
+            display_name: admin.display_name.as_str().to_owned(),
+            account_enabled: true,
+            per_user_mfa_state: crate::mfa::PerUserMfaState::Disabled,
+            methods: vec![],
+            roles: admin.roles,
+            created_at: now,
+        };
+        Ok((tenant, user))
+    }
+
+    /// `POST /auth/token`: password (and, later, the second factor) for a bearer token. Every
+    /// attempt is written to the sign-in log. Failures do not tell whether the user exists, and
+    /// an unknown user costs one Argon2 verification like a known one.
+    pub async fn issue_token(
+        &self,
+        tenant: &str,
+        upn: &str,
+        password: String,
+        otp: Option<String>,
+        ctx: &RequestCtx,
+    ) -> Result<IssuedToken, CoreError> {
+        let tenant = match TenantSlug::parse(tenant) {
+            Ok(slug) => self.store.tenant_by_slug(&slug).await?,
+            Err(_) => None,
+        };
+        let upn_key = upn.trim().to_lowercase();
+        let credential = match (&tenant, Upn::parse(upn)) {
+            (Some(t), Ok(u)) => self.store.credential(t.id, &u.key()).await?,
+            _ => None,
+        };
+        let phc = credential
+            .as_ref()
+            .and_then(|c| c.password_hash.clone())
+            .unwrap_or_else(|| password::dummy_hash().to_owned());
+        let pw = Password::for_verification(password);
+        let password_ok = blocking(move || password::verify(&pw, &phc)).await?;
+
+        let mut record = SignInRecord {
+            id: uuid::Uuid::now_v7(),
+            tenant_id: tenant.as_ref().map(|t| t.id).unwrap_or_else(|| TenantId::parse("00000000-0000-0000-0000-000000000000").expect("nil uuid")),
+            time: self.now(),
+            user_id: credential.as_ref().map(|c| c.user.id),
+            upn: upn_key,
+            source_ip: ctx.source_ip.clone(),
+            user_agent: ctx.user_agent.clone(),
+            client: "api".into(),
+            result: "failure".into(),
+            failure_reason: None,
+            mfa_required_by: MfaRequiredBy::None,
+            mfa_method: None,
+        };
+        let outcome = self.token_outcome(credential.as_ref().map(|c| &c.user), password_ok, otp.as_deref(), &mut record).await;
+        if tenant.is_some() {
+            self.store.insert_signin(&record).await?;
+        }
+        outcome
+    }
+
+    async fn token_outcome(
+        &self,
+        user: Option<&User>,
+        password_ok: bool,
+        otp: Option<&str>,
+        record: &mut SignInRecord,
+    ) -> Result<IssuedToken, CoreError> {
+        let Some(user) = user.filter(|_| password_ok) else {
+            record.failure_reason = Some("invalid_credentials".into());
+            return Err(CoreError::InvalidCredentials);
+        };
+        let settings = self.store.settings(user.tenant_id).await?;
+        let usable: Vec<_> = user.methods.iter().copied().filter(|m| settings.allowed_methods.contains(m)).collect();
+        let (decision, required_by) = decide(&SignInFacts {
+            account_enabled: user.account_enabled,
+            state: user.per_user_mfa_state,
+            usable_methods: &usable,
+        });
+        record.mfa_required_by = required_by;
+        match decision {
+            Decision::Allow => {}
+            Decision::Block { reason } => {
+                record.failure_reason = Some(reason.into());
+                return Err(CoreError::AccountDisabled);
+            }
+            Decision::RequireRegistration => {
+                record.failure_reason = Some("mfa_registration_required".into());
+                return Err(CoreError::MfaRegistrationRequired);
+            }
+            Decision::RequireMfa { .. } => {
+                // Second-factor verification arrives with the sign-in issue; until then no
+                // code can satisfy it.
+                record.failure_reason = Some(if otp.is_some() { "invalid_otp" } else { "mfa_required" }.into());
+                return Err(CoreError::MfaRequired);
+            }
+        }
+        let access_token = random_token()?;
+        let now = self.now();
+        let token = ApiToken {
+            token_hash: token_hash(&access_token),
+            tenant_id: user.tenant_id,
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + self.token_ttl,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_api_token(&token).await?;
+        tx.commit().await?;
+        record.result = "success".into();
+        Ok(IssuedToken { access_token, expires_in: self.token_ttl.whole_seconds() })
+    }
+
+    /// Authenticates a bearer token for a request on tenant `slug`. A token of another tenant
+    /// is refused.
+    pub async fn authenticate(&self, slug: &str, bearer: &str, ctx: &RequestCtx) -> Result<Actor, CoreError> {
+        let token = self.store.api_token(&token_hash(bearer)).await?.ok_or(CoreError::Unauthorized)?;
+        if token.expires_at <= self.now() {
+            return Err(CoreError::Unauthorized);
+        }
+        let tenant = self.tenant_id(slug).await.map_err(|_| CoreError::Forbidden("you may not act in another tenant".into()))?;
+        if tenant != token.tenant_id {
+            return Err(CoreError::Forbidden("you may not act in another tenant".into()));
+        }
+        let user = self
+            .store
+            .user(tenant, &crate::ids::UserRef::Id(token.user_id))
+            .await?
+            .filter(|u| u.account_enabled)
+            .ok_or(CoreError::Unauthorized)?;
+        Ok(Actor {
+            tenant_id: tenant,
+            user_id: user.id,
+            upn: user.upn,
+            roles: user.roles,
+            source_ip: ctx.source_ip.clone(),
+            correlation_id: new_correlation_id(),
+        })
+    }
+
+    pub fn now_utc(&self) -> OffsetDateTime {
+        self.now()
+    }
+}

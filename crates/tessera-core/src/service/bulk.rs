@@ -1,0 +1,214 @@
+//! Bulk MFA operations: Enable / Enforce / Disable / set state / "Manage user settings" on a
+//! selection of users, in one transaction with one audit record per user changed. A dry run
+//! returns the same report and changes nothing; any failing row rejects the whole request.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+
+use super::{AuditDraft, Tessera};
+use crate::access::{Action, Actor, TargetKind, authorize};
+use crate::error::CoreError;
+use crate::ids::{UserId, UserRef};
+use crate::mfa::{BulkOp, BulkReport, BulkRow, PerUserMfaState, RowError, RowStatus, UserSettingsOptions};
+use crate::ports::{Store, StoreTx};
+use crate::user::UserSnapshot;
+
+/// At most this many rows in one request.
+pub const MAX_BULK_ROWS: usize = 100_000;
+
+/// One row of a bulk request: the user as given, and what to do to them.
+#[derive(Clone, Debug)]
+pub struct BulkRequestRow {
+    pub user: String,
+    pub op: BulkOp,
+}
+
+/// What one changed row does, collected to apply set-wise.
+#[derive(Default)]
+struct Plan {
+    states: HashMap<PerUserMfaState, Vec<UserId>>,
+    delete_methods: Vec<UserId>,
+    delete_app_passwords: Vec<UserId>,
+    revoke_devices: Vec<UserId>,
+}
+
+fn action_of(op: &BulkOp) -> Action {
+    match op {
+        BulkOp::QuickStep(_) | BulkOp::SetState(_) => Action::SetMfaState,
+        BulkOp::ManageUserSettings(_) => Action::ManageMethods,
+    }
+}
+
+fn row(user: &str, status: RowStatus) -> BulkRow {
+    BulkRow { user: user.to_owned(), id: None, upn: None, status, before: None, after: None, error: None }
+}
+
+fn failed(user: &str, status: RowStatus, code: &'static str, message: String) -> BulkRow {
+    BulkRow { error: Some(RowError { code, message }), ..row(user, status) }
+}
+
+impl<S: Store> Tessera<S> {
+    /// Applies `rows` (or, with `dry_run`, only reports what would happen).
+    pub async fn bulk(&self, actor: &Actor, rows: Vec<BulkRequestRow>, dry_run: bool) -> Result<BulkReport, CoreError> {
+        if rows.is_empty() {
+            return Err(CoreError::Invalid("no users given".into()));
+        }
+        if rows.len() > MAX_BULK_ROWS {
+            return Err(CoreError::Invalid(format!("at most {MAX_BULK_ROWS} users per request, got {}", rows.len())));
+        }
+        if rows.iter().any(|r| matches!(r.op, BulkOp::ManageUserSettings(o) if o.is_empty())) {
+            return Err(CoreError::Invalid("choose at least one of the user settings options".into()));
+        }
+        // The request as a whole must be something the actor may do to someone.
+        let mut permits = Vec::new();
+        for action in rows.iter().map(|r| action_of(&r.op)).collect::<HashSet<_>>() {
+            permits.push(authorize(actor, actor.tenant_id, action, TargetKind::User)?);
+        }
+        let permit_for = |op: &BulkOp| permits.iter().find(|p| p.action() == action_of(op)).expect("authorized above");
+
+        let parsed: Vec<Result<UserRef, CoreError>> = rows.iter().map(|r| UserRef::parse(&r.user)).collect();
+        let refs: Vec<UserRef> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+        let mut tx = self.store.begin().await?;
+        let snapshots = tx.snapshots(actor.tenant_id, &refs).await?;
+        let by_id: HashMap<UserId, &UserSnapshot> = snapshots.iter().map(|s| (s.user.id, s)).collect();
+        let by_key: HashMap<String, &UserSnapshot> = snapshots.iter().map(|s| (s.user.upn.key(), s)).collect();
+
+        let now = self.now();
+        let draft = AuditDraft { actor, now };
+        let mut seen = HashSet::new();
+        let mut plan = Plan::default();
+        let mut audit = Vec::new();
+        let mut results = Vec::with_capacity(rows.len());
+        for (req, parsed) in rows.iter().zip(parsed) {
+            let user_ref = match parsed {
+                Ok(r) => r,
+                Err(e) => {
+                    results.push(failed(&req.user, RowStatus::Invalid, "invalid_upn", e.to_string()));
+                    continue;
+                }
+            };
+            let snap = match &user_ref {
+                UserRef::Id(id) => by_id.get(id),
+                UserRef::Upn(upn) => by_key.get(&upn.key()),
+            };
+            let Some(snap) = snap.copied() else {
+                results.push(failed(&req.user, RowStatus::NotFound, "not_found", format!("user '{}' was not found", req.user)));
+                continue;
+            };
+            let user = &snap.user;
+            let mut out = BulkRow { id: Some(user.id), upn: Some(user.upn.to_string()), ..row(&req.user, RowStatus::Unchanged) };
+            if !seen.insert(user.id) {
+                out.status = RowStatus::Duplicate;
+                results.push(out);
+                continue;
+            }
+            if !permit_for(&req.op).allows(user.tenant_id, &user.roles) {
+                out.status = RowStatus::Forbidden;
+                out.error = Some(RowError {
+                    code: "forbidden",
+                    message: format!("your role does not allow this action on {}", user.upn),
+                });
+                results.push(out);
+                continue;
+            }
+            let (status, before, after) = plan.add(snap, &req.op, now);
+            out.status = status;
+            out.before = Some(before);
+            out.after = after;
+            if status == RowStatus::Changed {
+                audit.push(draft.record(
+                    req.op.audit_action(),
+                    Some((user.id, user.upn.as_str())),
+                    out.before.clone(),
+                    out.after.clone(),
+                ));
+            }
+            results.push(out);
+        }
+
+        let report = BulkReport::new(dry_run, results);
+        if report.summary.failed > 0 {
+            return Err(CoreError::BulkRejected(Box::new(report)));
+        }
+        if dry_run {
+            return Ok(report); // the transaction rolls back on drop
+        }
+        plan.apply(&mut tx, now).await?;
+        tx.insert_audit(&audit).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+}
+
+impl Plan {
+    /// Records what `op` does to `snap`; returns the row status and before/after.
+    fn add(&mut self, snap: &UserSnapshot, op: &BulkOp, now: time::OffsetDateTime) -> (RowStatus, Value, Option<Value>) {
+        let user = &snap.user;
+        let current = user.per_user_mfa_state;
+        let target = match op {
+            BulkOp::QuickStep(step) => current.after_quick_step(*step),
+            BulkOp::SetState(s) => Some(*s),
+            BulkOp::ManageUserSettings(o) => return self.add_settings(snap, *o, now),
+        };
+        let before = json!(current.as_str());
+        match target {
+            None => (RowStatus::Skipped, before, None),
+            Some(t) if t == current => (RowStatus::Unchanged, before.clone(), Some(before)),
+            Some(t) => {
+                self.states.entry(t).or_default().push(user.id);
+                (RowStatus::Changed, before, Some(json!(t.as_str())))
+            }
+        }
+    }
+
+    fn add_settings(&mut self, snap: &UserSnapshot, o: UserSettingsOptions, now: time::OffsetDateTime) -> (RowStatus, Value, Option<Value>) {
+        let id = snap.user.id;
+        let mut before = serde_json::Map::new();
+        let mut after = serde_json::Map::new();
+        let mut changed = false;
+        if o.require_reregistration {
+            let n = snap.user.methods.len();
+            before.insert("methods".into(), json!(n));
+            after.insert("methods".into(), json!(0));
+            if n > 0 {
+                self.delete_methods.push(id);
+                changed = true;
+            }
+        }
+        if o.delete_app_passwords {
+            let n = snap.app_passwords;
+            before.insert("appPasswords".into(), json!(n));
+            after.insert("appPasswords".into(), json!(0));
+            if n > 0 {
+                self.delete_app_passwords.push(id);
+                changed = true;
+            }
+        }
+        if o.revoke_remembered_devices {
+            let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).ok();
+            before.insert("rememberedDevicesNotBefore".into(), json!(snap.remembered_devices_not_before.and_then(fmt)));
+            after.insert("rememberedDevicesNotBefore".into(), json!(fmt(now)));
+            self.revoke_devices.push(id);
+            changed = true;
+        }
+        let status = if changed { RowStatus::Changed } else { RowStatus::Unchanged };
+        (status, Value::Object(before), Some(Value::Object(after)))
+    }
+
+    async fn apply<T: StoreTx>(self, tx: &mut T, now: time::OffsetDateTime) -> Result<(), CoreError> {
+        for (state, ids) in &self.states {
+            tx.set_mfa_state(ids, *state).await?;
+        }
+        if !self.delete_methods.is_empty() {
+            tx.delete_methods(&self.delete_methods).await?;
+        }
+        if !self.delete_app_passwords.is_empty() {
+            tx.delete_app_passwords(&self.delete_app_passwords).await?;
+        }
+        if !self.revoke_devices.is_empty() {
+            tx.revoke_remembered_devices(&self.revoke_devices, now).await?;
+        }
+        Ok(())
+    }
+}

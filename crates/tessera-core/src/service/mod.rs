@@ -1,0 +1,113 @@
+//! Use cases. Each public method is one transaction with its audit record(s), and checks the
+//! actor's permission through [`crate::access::authorize`] before it changes anything.
+
+mod auth;
+mod bulk;
+mod directory;
+mod logs;
+
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::access::Actor;
+use crate::audit::AuditRecord;
+use crate::error::CoreError;
+use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
+use crate::ports::{Clock, Store};
+
+pub use auth::IssuedToken;
+pub use bulk::BulkRequestRow;
+pub use directory::{ImportRow, NewUserInput, decode_cursor, encode_cursor};
+pub use logs::LogFilter;
+
+/// Where a request came from.
+#[derive(Clone, Debug, Default)]
+pub struct RequestCtx {
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The services, over one store.
+pub struct Tessera<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    token_ttl: Duration,
+}
+
+impl<S: Store> Clone for Tessera<S> {
+    fn clone(&self) -> Self {
+        Self { store: self.store.clone(), clock: self.clock.clone(), token_ttl: self.token_ttl }
+    }
+}
+
+impl<S: Store> Tessera<S> {
+    pub const DEFAULT_TOKEN_TTL: Duration = Duration::hours(1);
+
+    pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock, token_ttl: Self::DEFAULT_TOKEN_TTL }
+    }
+
+    pub fn with_token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Resolves a tenant slug, as "not found" when it does not exist.
+    async fn tenant_id(&self, slug: &str) -> Result<TenantId, CoreError> {
+        let slug = crate::ids::TenantSlug::parse(slug)?;
+        self.store
+            .tenant_by_slug(&slug)
+            .await?
+            .map(|t| t.id)
+            .ok_or_else(|| CoreError::NotFound(format!("tenant '{slug}'")))
+    }
+}
+
+/// Builds an audit record for a change made by `actor`.
+pub(crate) struct AuditDraft<'a> {
+    pub actor: &'a Actor,
+    pub now: OffsetDateTime,
+}
+
+impl AuditDraft<'_> {
+    pub fn record(
+        &self,
+        action: &str,
+        target: Option<(UserId, &str)>,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> AuditRecord {
+        AuditRecord {
+            id: AuditId::new(),
+            tenant_id: self.actor.tenant_id,
+            time: self.now,
+            actor_id: Some(self.actor.user_id),
+            actor_upn: self.actor.upn.to_string(),
+            source_ip: self.actor.source_ip.clone(),
+            action: action.to_owned(),
+            target_id: target.map(|t| t.0),
+            target_upn: target.map(|t| t.1.to_owned()),
+            before,
+            after,
+            correlation_id: self.actor.correlation_id,
+        }
+    }
+}
+
+/// Runs CPU-heavy work (Argon2) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| CoreError::Internal(format!("blocking task: {e}")))
+}
+
+pub(crate) fn new_correlation_id() -> CorrelationId {
+    CorrelationId::new()
+}

@@ -1,0 +1,248 @@
+//! The tenant's MFA service settings: app passwords, trusted IPs, allowed verification
+//! methods, and remembering MFA on trusted devices.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+use crate::mfa::MethodKind;
+
+pub const MAX_TRUSTED_IP_RANGES: usize = 50;
+pub const REMEMBER_DEVICE_DAYS: std::ops::RangeInclusive<u16> = 1..=365;
+
+/// An IPv4 or IPv6 CIDR range in canonical form (no host bits set).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct IpRange {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        let bad = |why: String| CoreError::InvalidSetting(format!("trusted IP range '{}': {why}", s.escape_debug()));
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr = IpAddr::from_str(addr).map_err(|_| bad("not an IPv4 or IPv6 address".into()))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| bad(format!("the prefix length must be 0-{max}")))?,
+        };
+        let range = Self { addr: mask(addr, prefix), prefix };
+        if range.addr != addr {
+            return Err(bad(format!("host bits are set; did you mean {range}?")));
+        }
+        Ok(range)
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match (self.addr, ip) {
+            (IpAddr::V6(_), IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
+            (IpAddr::V4(_), IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => return false,
+            },
+            _ => ip,
+        };
+        mask(ip, self.prefix) == self.addr
+    }
+}
+
+fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            IpAddr::V4((u32::from(a) & m).into())
+        }
+        IpAddr::V6(a) => {
+            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+            IpAddr::V6((u128::from(a) & m).into())
+        }
+    }
+}
+
+impl fmt::Display for IpRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl Serialize for IpRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for IpRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaSettings {
+    pub allow_app_passwords: bool,
+    pub trusted_ip_ranges: Vec<IpRange>,
+    pub allowed_methods: Vec<MethodKind>,
+    pub remember_device_days: u16,
+}
+
+impl Default for MfaSettings {
+    /// App passwords off, no trusted IPs, the phishing-resistant and app-based methods on
+    /// (email and SMS need a provider configured first), remember devices for 14 days.
+    fn default() -> Self {
+        Self {
+            allow_app_passwords: false,
+            trusted_ip_ranges: Vec::new(),
+            allowed_methods: vec![
+                MethodKind::Totp,
+                MethodKind::Webauthn,
+                MethodKind::RecoveryCode,
+                MethodKind::TemporaryAccessPass,
+            ],
+            remember_device_days: 14,
+        }
+    }
+}
+
+/// A partial update, as sent by `PATCH /settings/mfa`. Raw strings so that every bad value is
+/// reported with its own message.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MfaSettingsPatch {
+    pub allow_app_passwords: Option<bool>,
+    pub trusted_ip_ranges: Option<Vec<String>>,
+    pub allowed_methods: Option<Vec<String>>,
+    pub remember_device_days: Option<i64>,
+}
+
+impl MfaSettings {
+    /// Applies `patch`, validating every field; on error nothing is applied.
+    pub fn patched(&self, patch: &MfaSettingsPatch) -> Result<Self, CoreError> {
+        let mut next = self.clone();
+        if let Some(v) = patch.allow_app_passwords {
+            next.allow_app_passwords = v;
+        }
+        if let Some(ranges) = &patch.trusted_ip_ranges {
+            if ranges.len() > MAX_TRUSTED_IP_RANGES {
+                return Err(CoreError::InvalidSetting(format!(
+                    "at most {MAX_TRUSTED_IP_RANGES} trusted IP ranges are allowed, got {}",
+                    ranges.len()
+                )));
+            }
+            let mut parsed: Vec<IpRange> = Vec::with_capacity(ranges.len());
+            for r in ranges {
+                let r = IpRange::parse(r)?;
+                if !parsed.contains(&r) {
+                    parsed.push(r);
+                }
+            }
+            next.trusted_ip_ranges = parsed;
+        }
+        if let Some(methods) = &patch.allowed_methods {
+            let mut parsed: Vec<MethodKind> = Vec::new();
+            for m in methods {
+                let k = MethodKind::parse(m).ok_or_else(|| {
+                    CoreError::InvalidSetting(format!(
+                        "'{}' is not a verification method: use {}",
+                        m.escape_debug(),
+                        MethodKind::ALL.map(MethodKind::as_str).join(", ")
+                    ))
+                })?;
+                if !parsed.contains(&k) {
+                    parsed.push(k);
+                }
+            }
+            parsed.sort();
+            let registrable = [MethodKind::Totp, MethodKind::Webauthn, MethodKind::Email, MethodKind::Sms];
+            if !parsed.iter().any(|m| registrable.contains(m)) {
+                return Err(CoreError::InvalidSetting(
+                    "allowedMethods must include at least one of totp, webauthn, email, sms: users could not register otherwise".into(),
+                ));
+            }
+            next.allowed_methods = parsed;
+        }
+        if let Some(days) = patch.remember_device_days {
+            next.remember_device_days = u16::try_from(days)
+                .ok()
+                .filter(|d| REMEMBER_DEVICE_DAYS.contains(d))
+                .ok_or_else(|| {
+                    CoreError::InvalidSetting(format!("rememberDeviceDays must be 1-365, got {days}"))
+                })?;
+        }
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_ranges_parse_and_match() {
+        let r = IpRange::parse("10.0.0.0/8").unwrap();
+        assert!(r.contains("10.1.2.3".parse().unwrap()));
+        assert!(!r.contains("11.0.0.1".parse().unwrap()));
+        assert!(r.contains("::ffff:10.9.9.9".parse().unwrap()));
+        let v6 = IpRange::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains("2001:db8:1::5".parse().unwrap()));
+        assert!(!v6.contains("10.0.0.1".parse().unwrap()));
+        assert_eq!(IpRange::parse("192.0.2.7").unwrap().to_string(), "192.0.2.7/32");
+        assert!(IpRange::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn ip_ranges_reject_bad_input_with_reason() {
+        for (bad, why) in [
+            ("10.0.0.1/8", "did you mean 10.0.0.0/8"),
+            ("10.0.0.0/33", "0-32"),
+            ("nope", "not an IPv4"),
+            ("::/129", "0-128"),
+        ] {
+            let e = IpRange::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn patch_validates_everything_and_applies_nothing_on_error() {
+        let s = MfaSettings::default();
+        let ok = s
+            .patched(&MfaSettingsPatch {
+                allow_app_passwords: Some(true),
+                trusted_ip_ranges: Some(vec!["10.0.0.0/8".into(), "10.0.0.0/8".into()]),
+                allowed_methods: Some(vec!["TOTP".into(), "recoveryCode".into()]),
+                remember_device_days: Some(30),
+            })
+            .unwrap();
+        assert!(ok.allow_app_passwords);
+        assert_eq!(ok.trusted_ip_ranges.len(), 1);
+        assert_eq!(ok.allowed_methods, vec![MethodKind::Totp, MethodKind::RecoveryCode]);
+        assert_eq!(ok.remember_device_days, 30);
+
+        for days in [0, 366, -1] {
+            let p = MfaSettingsPatch { remember_device_days: Some(days), ..Default::default() };
+            assert!(s.patched(&p).is_err());
+        }
+        let too_many = MfaSettingsPatch {
+            trusted_ip_ranges: Some((0..51).map(|i| format!("10.0.{i}.0/24")).collect()),
+            ..Default::default()
+        };
+        assert!(s.patched(&too_many).unwrap_err().to_string().contains("at most 50"));
+        let only_recovery = MfaSettingsPatch { allowed_methods: Some(vec!["recoveryCode".into()]), ..Default::default() };
+        assert!(s.patched(&only_recovery).is_err());
+        let unknown = MfaSettingsPatch { allowed_methods: Some(vec!["carrier-pigeon".into()]), ..Default::default() };
+        assert!(s.patched(&unknown).is_err());
+    }
+}
