@@ -1,1 +1,100 @@
+//! Tessera's storage: the only crate with SQL. One implementation of the core's storage
+//! ports over sqlx's `Any` driver, for SQLite (the embedded default) and PostgreSQL; the SQL
+//! is written once in the dialect both accept, and the schema lives in twin numbered
+//! migration folders.
 
+mod migrate;
+mod read;
+mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod write;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use tessera_core::error::StoreError;
+
+pub use migrate::MIGRATIONS;
+
+/// Which database is behind the store.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The storage adapter. Cheap to clone (a pool handle).
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn backend_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) the SQLite database `tessera.db` in `data_dir`, in WAL mode
+    /// with `synchronous=NORMAL`, and brings its schema up to date.
+    pub async fn open_sqlite(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join("tessera.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        Self::connect(&url).await
+    }
+
+    /// Connects to `sqlite://...` or `postgres://...` and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Backend("the database URL must start with sqlite:// or postgres://".into()));
+        };
+        let options = AnyConnectOptions::from_str(url).map_err(backend_err)?;
+        let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let pool = match backend {
+            Backend::Sqlite => pool_options
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await
+                .map_err(backend_err)?,
+            Backend::Postgres => pool_options.max_connections(16).connect_with(options).await.map_err(backend_err)?,
+        };
+        let store = Self { pool, backend };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.pool.execute("SELECT 1").await.map(|_| ()).map_err(backend_err)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

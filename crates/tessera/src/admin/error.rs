@@ -23,8 +23,10 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 8;
 }
 
-/// The exit-code table, for `--help` long texts.
-pub const EXIT_CODES_HELP: &str = "\
+/// The exit-code table as a literal, for `concat!` in long help texts.
+macro_rules! exit_codes_text {
+    () => {
+        "\
 Exit codes:
   0  success
   1  unexpected error (server error, malformed answer, local I/O)
@@ -34,7 +36,13 @@ Exit codes:
   5  not found (user or tenant)
   6  bad input (invalid UPN, CSV, timestamp or setting; the server refused the input)
   7  bulk request rejected: some rows failed, nothing was applied (also a failing dry run)
-  8  server unreachable";
+  8  server unreachable"
+    };
+}
+pub(crate) use exit_codes_text;
+
+/// The exit-code table, for `--help` long texts.
+pub const EXIT_CODES_HELP: &str = exit_codes_text!();
 
 /// What kind of failure ended the command; decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,228 @@
+//! Writes: one [`SqlTx`] per use case, the core's [`StoreTx`] port.
+
+use sqlx::AssertSqlSafe;
+use sqlx::{Any, Transaction};
+use tessera_core::audit::AuditRecord;
+use tessera_core::ids::{TenantId, TenantSlug, UserId, UserRef};
+use tessera_core::mfa::PerUserMfaState;
+use tessera_core::ports::{ApiToken, StoreResult, StoreTx};
+use tessera_core::settings::MfaSettings;
+use tessera_core::user::{NewUser, Tenant, UserSnapshot};
+use time::OffsetDateTime;
+
+use crate::read::{fetch_settings, fetch_tenant};
+use crate::sql::{CHUNK, USER_COLUMNS, micros, params, users_from_rows};
+use crate::{Backend, SqlStore, backend_err};
+
+/// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at
+/// once, so two writers queue on the busy timeout instead of failing when one upgrades.
+pub(crate) async fn begin(store: &SqlStore) -> StoreResult<Transaction<'static, Any>> {
+    match store.backend {
+        Backend::Sqlite => store.pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => store.pool.begin().await,
+    }
+    .map_err(backend_err)
+}
+
+pub struct SqlTx {
+    tx: Transaction<'static, Any>,
+}
+
+impl SqlTx {
+    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
+        Self { tx }
+    }
+
+    /// Runs `sql_prefix (...ids...)` for `ids` in chunks, with `leading` binds first.
+    async fn for_ids(&mut self, sql_prefix: &str, leading: &[Bind<'_>], ids: &[UserId]) -> StoreResult<()> {
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!("{sql_prefix} ({})", params(leading.len() + 1, chunk.len()));
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for b in leading {
+                q = match b {
+                    Bind::Text(s) => q.bind(*s),
+                    Bind::Int(i) => q.bind(*i),
+                };
+            }
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            q.execute(&mut *self.tx).await.map_err(backend_err)?;
+        }
+        Ok(())
+    }
+}
+
+enum Bind<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl StoreTx for SqlTx {
+    async fn insert_tenant(&mut self, t: &Tenant) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tenants (id, slug, created_at) VALUES ($1, $2, $3)")
+            .bind(t.id.to_string())
+            .bind(t.slug.as_str())
+            .bind(micros(t.created_at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn tenant_by_slug(&mut self, slug: &TenantSlug) -> StoreResult<Option<Tenant>> {
+        fetch_tenant(&mut self.tx, slug).await
+    }
+
+    async fn insert_users(&mut self, users: &[NewUser]) -> StoreResult<()> {
+        const COLS: usize = 8;
+        for chunk in users.chunks(CHUNK) {
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", params(i * COLS + 1, COLS))).collect();
+            let sql = format!(
+                "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, password_hash, account_enabled, created_at) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for u in chunk {
+                q = q
+                    .bind(u.id.to_string())
+                    .bind(u.tenant_id.to_string())
+                    .bind(u.upn.as_str())
+                    .bind(u.upn.key())
+                    .bind(u.display_name.as_str())
+                    .bind(u.password_hash.as_deref())
+                    .bind(i64::from(u.account_enabled))
+                    .bind(micros(u.created_at));
+            }
+            q.execute(&mut *self.tx).await.map_err(backend_err)?;
+            let roles: Vec<(String, &str)> =
+                chunk.iter().flat_map(|u| u.roles.iter().map(move |r| (u.id.to_string(), r.as_str()))).collect();
+            for rchunk in roles.chunks(CHUNK) {
+                let values: Vec<String> = (0..rchunk.len()).map(|i| format!("({})", params(i * 2 + 1, 2))).collect();
+                let sql = format!("INSERT INTO role_assignments (user_id, role) VALUES {}", values.join(", "));
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (id, role) in rchunk {
+                    q = q.bind(id.as_str()).bind(*role);
+                }
+                q.execute(&mut *self.tx).await.map_err(backend_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_user(&mut self, id: UserId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(id.to_string()).execute(&mut *self.tx).await.map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn snapshots(&mut self, tenant: TenantId, refs: &[UserRef]) -> StoreResult<Vec<UserSnapshot>> {
+        let mut ids = Vec::new();
+        let mut keys = Vec::new();
+        for r in refs {
+            match r {
+                UserRef::Id(id) => ids.push(id.to_string()),
+                UserRef::Upn(upn) => keys.push(upn.key()),
+            }
+        }
+        let mut rows = Vec::new();
+        for (col, values) in [("id", &ids), ("upn_key", &keys)] {
+            for chunk in values.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM app_passwords a WHERE a.user_id = u.id) AS app_passwords \
+                     FROM users u WHERE u.tenant_id = $1 AND u.{col} IN ({})",
+                    params(2, chunk.len())
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(tenant.to_string());
+                for v in chunk {
+                    q = q.bind(v.as_str());
+                }
+                rows.extend(q.fetch_all(&mut *self.tx).await.map_err(backend_err)?);
+            }
+        }
+        users_from_rows(&mut self.tx, &rows).await
+    }
+
+    async fn set_mfa_state(&mut self, ids: &[UserId], state: PerUserMfaState) -> StoreResult<()> {
+        self.for_ids("UPDATE users SET mfa_state = $1 WHERE id IN", &[Bind::Text(state.as_str())], ids).await
+    }
+
+    async fn delete_methods(&mut self, ids: &[UserId]) -> StoreResult<()> {
+        self.for_ids("DELETE FROM auth_methods WHERE user_id IN", &[], ids).await
+    }
+
+    async fn delete_app_passwords(&mut self, ids: &[UserId]) -> StoreResult<()> {
+        self.for_ids("DELETE FROM app_passwords WHERE user_id IN", &[], ids).await
+    }
+
+    async fn revoke_remembered_devices(&mut self, ids: &[UserId], at: OffsetDateTime) -> StoreResult<()> {
+        self.for_ids("UPDATE users SET remembered_devices_not_before = $1 WHERE id IN", &[Bind::Int(micros(at))], ids).await
+    }
+
+    async fn settings(&mut self, tenant: TenantId) -> StoreResult<MfaSettings> {
+        fetch_settings(&mut self.tx, tenant).await
+    }
+
+    async fn put_settings(&mut self, tenant: TenantId, s: &MfaSettings) -> StoreResult<()> {
+        let json = serde_json::to_string(s).map_err(|e| tessera_core::error::StoreError::Backend(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO mfa_settings (tenant_id, settings) VALUES ($1, $2) \
+             ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings",
+        )
+        .bind(tenant.to_string())
+        .bind(json)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn insert_audit(&mut self, recs: &[AuditRecord]) -> StoreResult<()> {
+        const COLS: usize = 14;
+        let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
+        for chunk in recs.chunks(CHUNK) {
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", params(i * COLS + 1, COLS))).collect();
+            let sql = format!(
+                "INSERT INTO audit_log (id, tenant_id, time, actor_id, actor_upn, actor_key, source_ip, action, \
+                 target_id, target_upn, target_key, before_value, after_value, correlation_id) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q
+                    .bind(r.id.to_string())
+                    .bind(r.tenant_id.to_string())
+                    .bind(micros(r.time))
+                    .bind(r.actor_id.map(|a| a.to_string()))
+                    .bind(r.actor_upn.as_str())
+                    .bind(r.actor_upn.to_lowercase())
+                    .bind(r.source_ip.as_deref())
+                    .bind(r.action.as_str())
+                    .bind(r.target_id.map(|t| t.to_string()))
+                    .bind(r.target_upn.as_deref())
+                    .bind(r.target_upn.as_ref().map(|t| t.to_lowercase()))
+                    .bind(json(&r.before))
+                    .bind(json(&r.after))
+                    .bind(r.correlation_id.to_string());
+            }
+            q.execute(&mut *self.tx).await.map_err(backend_err)?;
+        }
+        Ok(())
+    }
+
+    async fn insert_api_token(&mut self, t: &ApiToken) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_tokens (token_hash, tenant_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(t.token_hash.as_str())
+            .bind(t.tenant_id.to_string())
+            .bind(t.user_id.to_string())
+            .bind(micros(t.created_at))
+            .bind(micros(t.expires_at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await.map_err(backend_err)
+    }
+}
