@@ -1,1 +1,51 @@
+//! Tessera over HTTP: the admin REST API under `/api/v1` (with its OpenAPI document) and, in
+//! later issues, the sign-in pages and the admin center. Handlers are thin: extract, call one
+//! service method, map the result.
 
+mod api;
+mod error;
+mod extract;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tessera_core::service::Tessera;
+use tessera_store::SqlStore;
+use tokio::net::TcpListener;
+
+pub use api::openapi_document;
+pub use error::ApiError;
+
+/// The services the handlers call.
+pub type App = Tessera<SqlStore>;
+
+/// The whole HTTP application.
+pub fn app(services: App) -> Router {
+    Router::new().merge(api::router()).with_state(services)
+}
+
+/// Serves `app` on `listener` until Ctrl-C / SIGTERM, then finishes in-flight requests.
+pub async fn serve(listener: TcpListener, services: App) -> std::io::Result<()> {
+    axum::serve(listener, app(services).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,200 @@
+//! Users: create, import, list, read, delete; per-user MFA state
+//! (`/users/{user}/authentication/requirements`, the shape Microsoft Graph uses).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tessera_core::mfa::{BulkReport, PerUserMfaState};
+use tessera_core::service::NewUserInput;
+use tessera_core::user::User;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::extract::{Admin, ApiJson, ApiQuery};
+use crate::{ApiError, App};
+
+pub(super) fn router() -> Router<App> {
+    Router::new()
+        .route("/api/v1/tenants/{tenant}/users", post(create_user).get(list_users))
+        .route("/api/v1/tenants/{tenant}/users/import", post(import_users))
+        .route("/api/v1/tenants/{tenant}/users/{user}", get(get_user).delete(delete_user))
+        .route(
+            "/api/v1/tenants/{tenant}/users/{user}/authentication/requirements",
+            get(get_requirements).patch(patch_requirements),
+        )
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UserDto {
+    id: String,
+    upn: String,
+    display_name: String,
+    account_enabled: bool,
+    /// `disabled`, `enabled` or `enforced`.
+    per_user_mfa_state: String,
+    /// Registered method kinds, e.g. `totp`.
+    methods: Vec<String>,
+    /// Administrator roles, e.g. `globalAdministrator`.
+    roles: Vec<String>,
+    /// RFC 3339.
+    created_at: String,
+}
+
+impl From<User> for UserDto {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            upn: u.upn.to_string(),
+            display_name: u.display_name,
+            account_enabled: u.account_enabled,
+            per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned(),
+            methods: u.methods.iter().map(|m| m.as_str().to_owned()).collect(),
+            roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            created_at: u.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct UserPage {
+    items: Vec<UserDto>,
+    /// Cursor of the next page; null on the last page.
+    next: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct CreateUser {
+    upn: String,
+    display_name: String,
+    /// Optional initial password (8-256 characters); without one the user cannot sign in yet.
+    password: Option<String>,
+    #[serde(default = "yes")]
+    account_enabled: bool,
+    /// Administrator roles to assign (Global Administrators only).
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl From<CreateUser> for NewUserInput {
+    fn from(c: CreateUser) -> Self {
+        Self { upn: c.upn, display_name: c.display_name, password: c.password, account_enabled: c.account_enabled, roles: c.roles }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct ImportUsers {
+    users: Vec<CreateUser>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ListQuery {
+    /// `disabled`, `enabled` or `enforced`.
+    mfa_state: Option<String>,
+    /// UPN prefix, case-insensitive.
+    search: Option<String>,
+    /// 1-500, default 50.
+    limit: Option<u32>,
+    /// The `next` value of the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct Requirements {
+    /// `disabled`, `enabled` or `enforced`.
+    per_user_mfa_state: String,
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "users", request_body = CreateUser,
+    params(("tenant" = String, Path, description = "tenant slug")), security(("bearer" = [])), responses(
+    (status = 201, body = UserDto),
+    (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+    (status = 403, body = crate::error::ErrorBody), (status = 409, description = "`user_exists`", body = crate::error::ErrorBody),
+))]
+pub(super) async fn create_user(Admin(actor): Admin, State(app): State<App>, ApiJson(req): ApiJson<CreateUser>) -> Result<(StatusCode, Json<UserDto>), ApiError> {
+    let user = app.create_user(&actor, req.into()).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// Create many users at once, all or nothing (`dryRun` only reports).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users/import", tag = "users", request_body = ImportUsers,
+    params(("tenant" = String, Path, description = "tenant slug")), security(("bearer" = [])), responses(
+    (status = 200, body = super::schemas::BulkReportSchema),
+    (status = 422, body = super::schemas::BulkRejectedSchema),
+    (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+))]
+pub(super) async fn import_users(Admin(actor): Admin, State(app): State<App>, ApiJson(req): ApiJson<ImportUsers>) -> Result<Json<BulkReport>, ApiError> {
+    let rows = req.users.into_iter().map(NewUserInput::from).collect();
+    Ok(Json(app.import_users(&actor, rows, req.dry_run).await?))
+}
+
+/// List users by UPN, with their MFA state; filter by state, search by UPN prefix, page by cursor.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "users",
+    params(("tenant" = String, Path, description = "tenant slug"), ListQuery), security(("bearer" = [])), responses(
+    (status = 200, body = UserPage),
+    (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+))]
+pub(super) async fn list_users(Admin(actor): Admin, State(app): State<App>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<UserPage>, ApiError> {
+    let state = q.mfa_state.as_deref().map(PerUserMfaState::parse).transpose()?;
+    let page = app.list_users(&actor, state, q.search.as_deref(), q.limit, q.cursor.as_deref()).await?;
+    Ok(Json(UserPage { items: page.items.into_iter().map(Into::into).collect(), next: page.next }))
+}
+
+/// Read a user, by id or UPN.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "users",
+    params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
+    (status = 200, body = UserDto), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+))]
+pub(super) async fn get_user(Admin(actor): Admin, State(app): State<App>, Path((_, user)): Path<(String, String)>) -> Result<Json<UserDto>, ApiError> {
+    Ok(Json(app.get_user(&actor, &user).await?.into()))
+}
+
+/// Delete a user, by id or UPN.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "users",
+    params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
+    (status = 204), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+))]
+pub(super) async fn delete_user(Admin(actor): Admin, State(app): State<App>, Path((_, user)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    app.delete_user(&actor, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's per-user MFA state.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users/{user}/authentication/requirements", tag = "mfa",
+    params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
+    (status = 200, body = Requirements), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+))]
+pub(super) async fn get_requirements(Admin(actor): Admin, State(app): State<App>, Path((_, user)): Path<(String, String)>) -> Result<Json<Requirements>, ApiError> {
+    let u = app.get_user(&actor, &user).await?;
+    Ok(Json(Requirements { per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned() }))
+}
+
+/// Set a user's per-user MFA state (audited).
+#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/users/{user}/authentication/requirements", tag = "mfa", request_body = Requirements,
+    params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
+    (status = 200, body = Requirements), (status = 400, description = "`invalid_state`", body = crate::error::ErrorBody),
+    (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+))]
+pub(super) async fn patch_requirements(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    Path((_, user)): Path<(String, String)>,
+    ApiJson(req): ApiJson<Requirements>,
+) -> Result<Json<Requirements>, ApiError> {
+    let state = PerUserMfaState::parse(&req.per_user_mfa_state)?;
+    let state = app.set_mfa_state(&actor, &user, state).await?;
+    Ok(Json(Requirements { per_user_mfa_state: state.as_str().to_owned() }))
+}

@@ -1,0 +1,85 @@
+//! Extractors: JSON bodies and query strings whose rejections are API errors, the request
+//! context (client IP, user agent), and the authenticated administrator.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use tessera_core::access::Actor;
+use tessera_core::service::RequestCtx;
+
+use crate::{ApiError, App};
+
+/// `Json<T>` whose rejection is an `invalid_request` API error naming what is wrong.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<App> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &App) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|j| Self(j.0))
+            .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))
+    }
+}
+
+/// `Query<T>` whose rejection is an `invalid_request` API error.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<App> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))
+    }
+}
+
+/// Where the request came from: the socket's peer address and the user agent.
+pub struct ClientCtx(pub RequestCtx);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let source_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        Ok(Self(RequestCtx { source_ip, user_agent }))
+    }
+}
+
+/// The administrator calling a `/tenants/{tenant}/...` route, from the bearer token.
+pub struct Admin(pub Actor);
+
+impl FromRequestParts<App> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        let unauthorized = || ApiError::from(tessera_core::CoreError::Unauthorized);
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(unauthorized)?
+            .to_owned();
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+        let tenant = params.get("tenant").ok_or_else(unauthorized)?;
+        let ClientCtx(ctx) = ClientCtx::from_request_parts(parts, app).await.unwrap_or_else(|e| match e {});
+        Ok(Self(app.authenticate(tenant, &bearer, &ctx).await?))
+    }
+}
