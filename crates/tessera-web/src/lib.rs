@@ -26,9 +26,12 @@ pub fn app(services: App) -> Router {
 
 /// Serves `app` on `listener` until Ctrl-C / SIGTERM, then finishes in-flight requests.
 pub async fn serve(listener: TcpListener, services: App) -> std::io::Result<()> {
-    axum::serve(listener, app(services).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        app(services).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {
@@ -37,7 +40,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -17,7 +17,10 @@ pub(super) fn router() -> Router<App> {
     Router::new()
         .route("/api/v1/tenants/{tenant}/audit", get(audit))
         .route("/api/v1/tenants/{tenant}/signins", get(signins))
-        .route("/api/v1/tenants/{tenant}/settings/mfa", get(get_settings).patch(patch_settings))
+        .route(
+            "/api/v1/tenants/{tenant}/settings/mfa",
+            get(get_settings).patch(patch_settings),
+        )
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -41,8 +44,12 @@ pub(super) struct LogQuery {
 
 fn rfc3339(name: &str, v: Option<String>) -> Result<Option<OffsetDateTime>, ApiError> {
     v.map(|s| {
-        OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| ApiError::bad_request("invalid_request", format!("`{name}` must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z")))
+        OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_request",
+                format!("`{name}` must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z"),
+            )
+        })
     })
     .transpose()
 }
@@ -69,7 +76,10 @@ pub(super) struct PageDto<T> {
 
 impl<T> From<Page<T>> for PageDto<T> {
     fn from(p: Page<T>) -> Self {
-        Self { items: p.items, next: p.next }
+        Self {
+            items: p.items,
+            next: p.next,
+        }
     }
 }
 
@@ -106,7 +116,10 @@ pub(super) async fn signins(
     params(("tenant" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = super::schemas::MfaSettingsSchema), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn get_settings(Admin(actor): Admin, State(app): State<App>) -> Result<Json<MfaSettings>, ApiError> {
+pub(super) async fn get_settings(
+    Admin(actor): Admin,
+    State(app): State<App>,
+) -> Result<Json<MfaSettings>, ApiError> {
     Ok(Json(app.mfa_settings(&actor).await?))
 }
 
@@ -116,6 +129,10 @@ pub(super) async fn get_settings(Admin(actor): Admin, State(app): State<App>) ->
     (status = 200, body = super::schemas::MfaSettingsSchema), (status = 400, description = "`invalid_setting`", body = crate::error::ErrorBody),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn patch_settings(Admin(actor): Admin, State(app): State<App>, ApiJson(patch): ApiJson<MfaSettingsPatch>) -> Result<Json<MfaSettings>, ApiError> {
+pub(super) async fn patch_settings(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    ApiJson(patch): ApiJson<MfaSettingsPatch>,
+) -> Result<Json<MfaSettings>, ApiError> {
     Ok(Json(app.update_mfa_settings(&actor, patch).await?))
 }

@@ -2,8 +2,8 @@
 //! handlers' annotations.
 
 mod logs;
-mod schemas;
 mod mfa;
+mod schemas;
 mod token;
 mod users;
 
@@ -26,8 +26,13 @@ pub(crate) fn router() -> Router<App> {
 }
 
 /// 200 when the database answers.
-async fn healthz(axum::extract::State(app): axum::extract::State<App>) -> Result<&'static str, crate::ApiError> {
-    app.store().ping().await.map_err(tessera_core::CoreError::from)?;
+async fn healthz(
+    axum::extract::State(app): axum::extract::State<App>,
+) -> Result<&'static str, crate::ApiError> {
+    app.store()
+        .ping()
+        .await
+        .map_err(tessera_core::CoreError::from)?;
     Ok("ok")
 }
 
@@ -51,7 +56,10 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 

@@ -16,9 +16,15 @@ use crate::{ApiError, App};
 
 pub(super) fn router() -> Router<App> {
     Router::new()
-        .route("/api/v1/tenants/{tenant}/users", post(create_user).get(list_users))
+        .route(
+            "/api/v1/tenants/{tenant}/users",
+            post(create_user).get(list_users),
+        )
         .route("/api/v1/tenants/{tenant}/users/import", post(import_users))
-        .route("/api/v1/tenants/{tenant}/users/{user}", get(get_user).delete(delete_user))
+        .route(
+            "/api/v1/tenants/{tenant}/users/{user}",
+            get(get_user).delete(delete_user),
+        )
         .route(
             "/api/v1/tenants/{tenant}/users/{user}/authentication/requirements",
             get(get_requirements).patch(patch_requirements),
@@ -52,7 +58,10 @@ impl From<User> for UserDto {
             per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned(),
             methods: u.methods.iter().map(|m| m.as_str().to_owned()).collect(),
             roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            created_at: u.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            created_at: u
+                .created_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
         }
     }
 }
@@ -84,7 +93,13 @@ fn yes() -> bool {
 
 impl From<CreateUser> for NewUserInput {
     fn from(c: CreateUser) -> Self {
-        Self { upn: c.upn, display_name: c.display_name, password: c.password, account_enabled: c.account_enabled, roles: c.roles }
+        Self {
+            upn: c.upn,
+            display_name: c.display_name,
+            password: c.password,
+            account_enabled: c.account_enabled,
+            roles: c.roles,
+        }
     }
 }
 
@@ -124,7 +139,11 @@ pub(super) struct Requirements {
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
     (status = 403, body = crate::error::ErrorBody), (status = 409, description = "`user_exists`", body = crate::error::ErrorBody),
 ))]
-pub(super) async fn create_user(Admin(actor): Admin, State(app): State<App>, ApiJson(req): ApiJson<CreateUser>) -> Result<(StatusCode, Json<UserDto>), ApiError> {
+pub(super) async fn create_user(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    ApiJson(req): ApiJson<CreateUser>,
+) -> Result<(StatusCode, Json<UserDto>), ApiError> {
     let user = app.create_user(&actor, req.into()).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
@@ -136,7 +155,11 @@ pub(super) async fn create_user(Admin(actor): Admin, State(app): State<App>, Api
     (status = 422, body = super::schemas::BulkRejectedSchema),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn import_users(Admin(actor): Admin, State(app): State<App>, ApiJson(req): ApiJson<ImportUsers>) -> Result<Json<BulkReport>, ApiError> {
+pub(super) async fn import_users(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    ApiJson(req): ApiJson<ImportUsers>,
+) -> Result<Json<BulkReport>, ApiError> {
     let rows = req.users.into_iter().map(NewUserInput::from).collect();
     Ok(Json(app.import_users(&actor, rows, req.dry_run).await?))
 }
@@ -147,10 +170,29 @@ pub(super) async fn import_users(Admin(actor): Admin, State(app): State<App>, Ap
     (status = 200, body = UserPage),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn list_users(Admin(actor): Admin, State(app): State<App>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<UserPage>, ApiError> {
-    let state = q.mfa_state.as_deref().map(PerUserMfaState::parse).transpose()?;
-    let page = app.list_users(&actor, state, q.search.as_deref(), q.limit, q.cursor.as_deref()).await?;
-    Ok(Json(UserPage { items: page.items.into_iter().map(Into::into).collect(), next: page.next }))
+pub(super) async fn list_users(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<UserPage>, ApiError> {
+    let state = q
+        .mfa_state
+        .as_deref()
+        .map(PerUserMfaState::parse)
+        .transpose()?;
+    let page = app
+        .list_users(
+            &actor,
+            state,
+            q.search.as_deref(),
+            q.limit,
+            q.cursor.as_deref(),
+        )
+        .await?;
+    Ok(Json(UserPage {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next: page.next,
+    }))
 }
 
 /// Read a user, by id or UPN.
@@ -158,7 +200,11 @@ pub(super) async fn list_users(Admin(actor): Admin, State(app): State<App>, ApiQ
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
     (status = 200, body = UserDto), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn get_user(Admin(actor): Admin, State(app): State<App>, Path((_, user)): Path<(String, String)>) -> Result<Json<UserDto>, ApiError> {
+pub(super) async fn get_user(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    Path((_, user)): Path<(String, String)>,
+) -> Result<Json<UserDto>, ApiError> {
     Ok(Json(app.get_user(&actor, &user).await?.into()))
 }
 
@@ -167,7 +213,11 @@ pub(super) async fn get_user(Admin(actor): Admin, State(app): State<App>, Path((
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
     (status = 204), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn delete_user(Admin(actor): Admin, State(app): State<App>, Path((_, user)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub(super) async fn delete_user(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    Path((_, user)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     app.delete_user(&actor, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -177,9 +227,15 @@ pub(super) async fn delete_user(Admin(actor): Admin, State(app): State<App>, Pat
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
     (status = 200, body = Requirements), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn get_requirements(Admin(actor): Admin, State(app): State<App>, Path((_, user)): Path<(String, String)>) -> Result<Json<Requirements>, ApiError> {
+pub(super) async fn get_requirements(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    Path((_, user)): Path<(String, String)>,
+) -> Result<Json<Requirements>, ApiError> {
     let u = app.get_user(&actor, &user).await?;
-    Ok(Json(Requirements { per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned() }))
+    Ok(Json(Requirements {
+        per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned(),
+    }))
 }
 
 /// Set a user's per-user MFA state (audited).
@@ -196,5 +252,7 @@ pub(super) async fn patch_requirements(
 ) -> Result<Json<Requirements>, ApiError> {
     let state = PerUserMfaState::parse(&req.per_user_mfa_state)?;
     let state = app.set_mfa_state(&actor, &user, state).await?;
-    Ok(Json(Requirements { per_user_mfa_state: state.as_str().to_owned() }))
+    Ok(Json(Requirements {
+        per_user_mfa_state: state.as_str().to_owned(),
+    }))
 }
