@@ -87,12 +87,10 @@ impl From<CoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = serde_json::json!({ "error": self.code, "message": self.message });
-        if let Some(report) = self.report {
-            if let (Some(obj), Ok(serde_json::Value::Object(r))) =
-                (body.as_object_mut(), serde_json::to_value(&*report))
-            {
-                obj.extend(r);
-            }
+        if let Some(report) = self.report
+            && let (Some(obj), Ok(serde_json::Value::Object(r))) = (body.as_object_mut(), serde_json::to_value(&*report))
+        {
+            obj.extend(r);
         }
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED && self.code == "unauthorized" {
