@@ -15,7 +15,11 @@ use tessera_core::service::Tessera;
 use tessera_store::SqlStore;
 
 #[derive(Parser, Debug)]
-#[command(name = "tessera", version, about = "Self-hosted identity with manageable multi-factor authentication")]
+#[command(
+    name = "tessera",
+    version,
+    about = "Self-hosted identity with manageable multi-factor authentication"
+)]
 struct Cli {
     #[command(flatten)]
     global: admin::GlobalOpts,
@@ -70,10 +74,13 @@ struct ServeArgs {
 impl StorageArgs {
     async fn open(&self) -> anyhow::Result<SqlStore> {
         match &self.database_url {
-            Some(url) => SqlStore::connect(url).await.context("connecting to the database"),
+            Some(url) => SqlStore::connect(url)
+                .await
+                .context("connecting to the database"),
             None => {
-                std::fs::create_dir_all(&self.data_dir)
-                    .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
+                std::fs::create_dir_all(&self.data_dir).with_context(|| {
+                    format!("creating the data directory {}", self.data_dir.display())
+                })?;
                 SqlStore::open_sqlite(&self.data_dir)
                     .await
                     .with_context(|| format!("opening the database in {}", self.data_dir.display()))
@@ -84,7 +91,8 @@ impl StorageArgs {
 
 fn read_secret_file(path: &Path) -> anyhow::Result<String> {
     let raw = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).context("reading the password from standard input")?
+        std::io::read_to_string(std::io::stdin())
+            .context("reading the password from standard input")?
     } else {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
     };
@@ -99,14 +107,21 @@ async fn init(args: InitArgs) -> anyhow::Result<()> {
     let password = read_secret_file(&args.admin_password_file)?;
     let store = args.storage.open().await?;
     let services = Tessera::new(store, Arc::new(SystemClock));
-    let (tenant, admin) = services.init_tenant(&args.tenant, &args.admin, password).await?;
-    println!("created tenant '{}' with Global Administrator {} ({})", tenant.slug, admin.upn, admin.id);
+    let (tenant, admin) = services
+        .init_tenant(&args.tenant, &args.admin, password)
+        .await?;
+    println!(
+        "created tenant '{}' with Global Administrator {} ({})",
+        tenant.slug, admin.upn, admin.id
+    );
     Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.storage.open().await?;
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(backend = ?store.backend(), %addr, "ready");
     // Scripts and tests wait for this line (the port may have been 0).
@@ -119,7 +134,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -102,15 +102,14 @@ pub struct BulkRequest<'a, B: Serialize> {
     pub lines: Option<Vec<u64>>,
     /// The rows as sent (`user` of each result), to find lines when the order differs.
     pub sent: Vec<String>,
+    /// Whether the report has a `BEFORE → AFTER` column (not for imports: `after` is the
+    /// whole new user).
+    pub show_change: bool,
 }
 
 /// Sends a bulk request (one request, however many rows), prints the report and turns a
 /// rejection into exit code 7.
-pub async fn send<B: Serialize>(
-    api: &Api,
-    request: BulkRequest<'_, B>,
-    format: OutputFormat,
-) -> Result<(), CliError> {
+pub async fn send<B: Serialize>(api: &Api, request: BulkRequest<'_, B>, format: OutputFormat) -> Result<(), CliError> {
     let verb = if request.dry_run { "Checking" } else { "Applying" };
     let progress = output::spinner(format, format!("{verb} {} row(s) on the server", request.rows));
     let answer = api.bulk(request.path, request.body).await;
@@ -121,9 +120,9 @@ pub async fn send<B: Serialize>(
     match format {
         OutputFormat::Json => output::print_json(&answer.report)?,
         OutputFormat::Text => {
-            let report = report.as_ref().map_err(|e| {
-                CliError::unexpected(format!("the server's bulk report is malformed: {e}"))
-            })?;
+            let report = report
+                .as_ref()
+                .map_err(|e| CliError::unexpected(format!("the server's bulk report is malformed: {e}")))?;
             output::write_stdout(&render(report, &request))?;
         }
     }
@@ -135,46 +134,36 @@ pub async fn send<B: Serialize>(
 }
 
 fn rejection(report: Option<&BulkReport>, dry_run: bool) -> CliError {
-    let counts = report
-        .map(|r| format!(": {} of {} row(s) failed", r.failed(), r.total()))
-        .unwrap_or_default();
-    let what = if dry_run {
-        "dry run found failing rows"
-    } else {
-        "bulk request rejected"
-    };
-    CliError::new(
-        Failure::BulkRejected,
-        format!("{what}{counts}; nothing was applied"),
-    )
+    let counts = report.map(|r| format!(": {} of {} row(s) failed", r.failed(), r.total())).unwrap_or_default();
+    let what = if dry_run { "dry run found failing rows" } else { "bulk request rejected" };
+    CliError::new(Failure::BulkRejected, format!("{what}{counts}; nothing was applied"))
 }
 
 /// The text report: one line per row, then a summary line.
 pub fn render<B: Serialize>(report: &BulkReport, request: &BulkRequest<'_, B>) -> String {
     let lines = row_lines(report, request);
-    let mut headers = vec!["USER", "STATUS", "BEFORE → AFTER", "ERROR"];
+    let mut headers = vec!["USER", "STATUS"];
+    if request.show_change {
+        headers.push("BEFORE → AFTER");
+    }
+    headers.push("ERROR");
     if lines.is_some() {
         headers.insert(0, "LINE");
     }
     let mut table = Table::new(headers);
     for (i, row) in report.results.iter().enumerate() {
-        let mut cells = vec![
-            row.shown_user().to_owned(),
-            row.status.clone(),
-            output::change(&row.before, &row.after),
-            row.error_text(),
-        ];
+        let mut cells = vec![row.shown_user().to_owned(), row.status.clone()];
+        if request.show_change {
+            cells.push(output::change(&row.before, &row.after));
+        }
+        cells.push(row.error_text());
         if let Some(lines) = &lines {
             let line = lines.get(i).copied().flatten();
             cells.insert(0, line.map_or_else(|| "?".to_owned(), |l| l.to_string()));
         }
         table.push(cells);
     }
-    let mut out = if table.is_empty() {
-        String::new()
-    } else {
-        table.render()
-    };
+    let mut out = if table.is_empty() { String::new() } else { table.render() };
     out.push_str(&summary_line(report, request.dry_run));
     out.push('\n');
     out
@@ -182,17 +171,10 @@ pub fn render<B: Serialize>(report: &BulkReport, request: &BulkRequest<'_, B>) -
 
 /// The CSV line of each result: by position when the server answered every row in order,
 /// else by the user as given.
-fn row_lines<B: Serialize>(
-    report: &BulkReport,
-    request: &BulkRequest<'_, B>,
-) -> Option<Vec<Option<u64>>> {
+fn row_lines<B: Serialize>(report: &BulkReport, request: &BulkRequest<'_, B>) -> Option<Vec<Option<u64>>> {
     let lines = request.lines.as_ref()?;
     let in_order = report.results.len() == lines.len()
-        && report
-            .results
-            .iter()
-            .zip(&request.sent)
-            .all(|(row, sent)| row.user == *sent);
+        && report.results.iter().zip(&request.sent).all(|(row, sent)| row.user == *sent);
     if in_order {
         return Some(lines.iter().copied().map(Some).collect());
     }
@@ -200,13 +182,7 @@ fn row_lines<B: Serialize>(
     for (sent, line) in request.sent.iter().zip(lines) {
         by_user.entry(sent.as_str()).or_insert(*line);
     }
-    Some(
-        report
-            .results
-            .iter()
-            .map(|row| by_user.get(row.user.as_str()).copied())
-            .collect(),
-    )
+    Some(report.results.iter().map(|row| by_user.get(row.user.as_str()).copied()).collect())
 }
 
 fn summary_line(report: &BulkReport, dry_run: bool) -> String {
@@ -226,10 +202,10 @@ fn summary_line(report: &BulkReport, dry_run: bool) -> String {
             s.changed, s.unchanged
         );
     }
-    format!(
-        "Applied: {total} row(s), {} changed, {} unchanged.",
-        s.changed, s.unchanged
-    )
+    if !report.applied {
+        return format!("The server applied nothing: {total} row(s).");
+    }
+    format!("Applied: {total} row(s), {} changed, {} unchanged.", s.changed, s.unchanged)
 }
 
 #[cfg(test)]
@@ -246,6 +222,7 @@ mod tests {
             dry_run,
             lines,
             sent: sent.iter().map(|s| (*s).to_owned()).collect(),
+            show_change: true,
         }
     }
 
@@ -291,14 +268,10 @@ mod tests {
             "results": [{"user": "a@x.com", "status": "changed", "before": {"methods": 2}, "after": {"methods": 0}}],
             "summary": {"total": 1, "changed": 1, "unchanged": 0, "failed": 0}}));
         let text = render(&report, &request(None, &["a@x.com"], true));
-        assert!(text.contains("methods=2 → methods=0"), "{text}");
+        assert!(text.contains("methods: 2 → 0"), "{text}");
         assert!(!text.contains("LINE"));
         assert!(text.ends_with("Dry run, nothing applied: 1 row(s), 1 would change, 0 unchanged.\n"));
-        let applied = BulkReport {
-            dry_run: false,
-            applied: true,
-            ..report
-        };
+        let applied = BulkReport { dry_run: false, applied: true, ..report };
         let text = render(&applied, &request(None, &["a@x.com"], false));
         assert!(text.ends_with("Applied: 1 row(s), 1 changed, 0 unchanged.\n"), "{text}");
     }
@@ -309,9 +282,6 @@ mod tests {
         assert_eq!(report.failed(), 1);
         let error = rejection(Some(&report), true);
         assert_eq!(error.exit_code(), 7);
-        assert_eq!(
-            error.to_string(),
-            "dry run found failing rows: 1 of 1 row(s) failed; nothing was applied"
-        );
+        assert_eq!(error.to_string(), "dry run found failing rows: 1 of 1 row(s) failed; nothing was applied");
     }
 }

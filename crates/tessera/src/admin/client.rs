@@ -30,11 +30,7 @@ pub struct ApiError {
 impl ApiError {
     fn from_body(status: u16, body: &Value) -> ApiError {
         let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
-        ApiError {
-            status,
-            code: text("error"),
-            message: text("message"),
-        }
+        ApiError { status, code: text("error"), message: text("message") }
     }
 
     pub fn kind(&self) -> Failure {
@@ -55,10 +51,9 @@ impl ApiError {
     pub fn into_cli(self) -> CliError {
         let kind = self.kind();
         let message = match kind {
-            Failure::Auth => format!(
-                "your session is no longer valid ({}): run `tessera login` again",
-                self.describe()
-            ),
+            Failure::Auth => {
+                format!("your session is no longer valid ({}): run `tessera login` again", self.describe())
+            }
             _ => self.describe(),
         };
         CliError::new(kind, message)
@@ -114,15 +109,9 @@ pub fn endpoint(base: &Url, segments: &[&str]) -> Result<Url, CliError> {
 
 /// Sends a request; only transport problems are errors here.
 pub async fn exchange(request: RequestBuilder, server: &Url) -> Result<Answer, CliError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| transport_error(&e, server))?;
+    let response = request.send().await.map_err(|e| transport_error(&e, server))?;
     let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| transport_error(&e, server))?;
+    let bytes = response.bytes().await.map_err(|e| transport_error(&e, server))?;
     let body = parse_body(&bytes);
     if status.is_success() {
         return match body {
@@ -158,16 +147,9 @@ fn transport_error(error: &reqwest::Error, server: &Url) -> CliError {
         causes.push(cause.to_string());
         source = cause.source();
     }
-    let detail = if causes.is_empty() {
-        error.to_string()
-    } else {
-        causes.join(": ")
-    };
+    let detail = if causes.is_empty() { error.to_string() } else { causes.join(": ") };
     if error.is_connect() || error.is_timeout() {
-        CliError::new(
-            Failure::Unreachable,
-            format!("cannot reach the server at {server}: {detail}"),
-        )
+        CliError::new(Failure::Unreachable, format!("cannot reach the server at {server}: {detail}"))
     } else {
         CliError::unexpected(format!("request to {server} failed: {detail}"))
     }
@@ -196,9 +178,7 @@ impl Api {
         now: OffsetDateTime,
     ) -> Result<Api, CliError> {
         let credentials = config::load(config_dir)?.ok_or_else(|| {
-            CliError::auth(
-                "not logged in: run `tessera login --server URL --tenant SLUG --upn UPN` first",
-            )
+            CliError::auth("not logged in: run `tessera login --server URL --tenant SLUG --upn UPN` first")
         })?;
         if credentials.is_expired(now) {
             return Err(CliError::auth(format!(
@@ -209,12 +189,7 @@ impl Api {
         let server = parse_server(&credentials.server)?;
         check_same_server(&server, server_override, &credentials)?;
         let tenant_base = endpoint(&server, &["api", "v1", "tenants", &credentials.tenant])?;
-        Ok(Api {
-            http: http_client()?,
-            server,
-            tenant_base,
-            credentials,
-        })
+        Ok(Api { http: http_client()?, server, tenant_base, credentials })
     }
 
     pub async fn get(&self, path: &[&str], query: &[(&str, String)]) -> Result<Value, CliError> {
@@ -239,30 +214,19 @@ impl Api {
 
     /// Posts a bulk request; a 422 `bulk_rejected` answer is a report, not an error.
     pub async fn bulk(&self, path: &[&str], body: &impl Serialize) -> Result<BulkAnswer, CliError> {
-        let request = self
-            .request(Method::POST, path)?
-            .timeout(BULK_TIMEOUT)
-            .json(body);
+        let request = self.request(Method::POST, path)?.timeout(BULK_TIMEOUT).json(body);
         match exchange(request, &self.server).await? {
-            Answer::Success(report) => Ok(BulkAnswer {
-                report,
-                rejected: false,
-            }),
-            Answer::Failure(error, report) if error.code == "bulk_rejected" => Ok(BulkAnswer {
-                report,
-                rejected: true,
-            }),
+            Answer::Success(report) => Ok(BulkAnswer { report, rejected: false }),
+            Answer::Failure(error, report) if error.code == "bulk_rejected" => {
+                Ok(BulkAnswer { report, rejected: true })
+            }
             Answer::Failure(error, _) => Err(error.into_cli()),
         }
     }
 
     fn request(&self, method: Method, path: &[&str]) -> Result<RequestBuilder, CliError> {
         let url = endpoint(&self.tenant_base, path)?;
-        Ok(self
-            .http
-            .request(method, url)
-            .timeout(REQUEST_TIMEOUT)
-            .bearer_auth(self.credentials.access_token.expose()))
+        Ok(self.http.request(method, url).timeout(REQUEST_TIMEOUT).bearer_auth(self.credentials.access_token.expose()))
     }
 
     async fn expect_success(&self, request: RequestBuilder) -> Result<Value, CliError> {
@@ -273,11 +237,7 @@ impl Api {
     }
 }
 
-fn check_same_server(
-    stored: &Url,
-    server_override: Option<&str>,
-    credentials: &Credentials,
-) -> Result<(), CliError> {
+fn check_same_server(stored: &Url, server_override: Option<&str>, credentials: &Credentials) -> Result<(), CliError> {
     let Some(wanted) = server_override.filter(|s| !s.trim().is_empty()) else {
         return Ok(());
     };
@@ -315,10 +275,7 @@ mod tests {
         let url = endpoint(&base, &["api", "v1", "tenants", "contoso"]).unwrap();
         assert_eq!(url.as_str(), "https://id.example.com/tessera/api/v1/tenants/contoso");
         let user = endpoint(&url, &["users", "a+b#c/d@x.com"]).unwrap();
-        assert_eq!(
-            user.as_str(),
-            "https://id.example.com/tessera/api/v1/tenants/contoso/users/a+b%23c%2Fd@x.com"
-        );
+        assert_eq!(user.as_str(), "https://id.example.com/tessera/api/v1/tenants/contoso/users/a+b%23c%2Fd@x.com");
     }
 
     #[test]

@@ -57,9 +57,7 @@ fn resolve_dir(
     }
     match home.filter(|d| !d.as_os_str().is_empty()) {
         Some(home) => Ok(home.join(".config").join("tessera")),
-        None => Err(CliError::usage(
-            "cannot locate the config directory: set --config-dir or TESSERA_CONFIG_DIR",
-        )),
+        None => Err(CliError::usage("cannot locate the config directory: set --config-dir or TESSERA_CONFIG_DIR")),
     }
 }
 
@@ -77,10 +75,7 @@ pub fn load(dir: &Path) -> Result<Option<Credentials>, CliError> {
     };
     warn_if_readable_by_others(&path);
     serde_json::from_str(&text).map(Some).map_err(|e| {
-        CliError::auth(format!(
-            "{} is not a valid credentials file ({e}): run `tessera login` again",
-            path.display()
-        ))
+        CliError::auth(format!("{} is not a valid credentials file ({e}): run `tessera login` again", path.display()))
     })
 }
 
@@ -129,21 +124,14 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 #[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
 
 #[cfg(not(unix))]
 fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -154,10 +142,7 @@ fn warn_if_readable_by_others(path: &Path) {
     if let Ok(meta) = fs::metadata(path)
         && meta.permissions().mode() & 0o077 != 0
     {
-        eprintln!(
-            "warning: {} is readable by other users; run `chmod 600` on it",
-            path.display()
-        );
+        eprintln!("warning: {} is readable by other users; run `chmod 600` on it", path.display());
     }
 }
 
@@ -186,10 +171,7 @@ mod tests {
         let dir = |o, x, h| resolve_dir(o, x, h).unwrap();
         assert_eq!(dir(Some(explicit), xdg.clone(), home.clone()), explicit);
         assert_eq!(dir(None, xdg.clone(), home.clone()), Path::new("/xdg/tessera"));
-        assert_eq!(
-            dir(None, Some("relative".into()), home.clone()),
-            Path::new("/home/a/.config/tessera")
-        );
+        assert_eq!(dir(None, Some("relative".into()), home.clone()), Path::new("/home/a/.config/tessera"));
         assert_eq!(dir(None, None, home), Path::new("/home/a/.config/tessera"));
         assert!(resolve_dir(None, None, None).is_err());
     }

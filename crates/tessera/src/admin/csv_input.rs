@@ -58,11 +58,7 @@ pub enum CsvError {
     /// A header line but no data row.
     NoRows,
     /// A required column is missing from the header line.
-    MissingColumn {
-        line: u64,
-        column: &'static str,
-        found: Vec<String>,
-    },
+    MissingColumn { line: u64, column: &'static str, found: Vec<String> },
     /// One or more rows are invalid (or unreadable).
     Rows(Vec<RowError>),
 }
@@ -72,15 +68,9 @@ impl fmt::Display for CsvError {
         match self {
             CsvError::Empty => f.write_str("the file is empty: expected a header line"),
             CsvError::NoRows => f.write_str("the file has a header line but no data rows"),
-            CsvError::MissingColumn {
-                line,
-                column,
-                found,
-            } => write!(
-                f,
-                "line {line}: missing column '{column}' (header has: {})",
-                found.join(", ")
-            ),
+            CsvError::MissingColumn { line, column, found } => {
+                write!(f, "line {line}: missing column '{column}' (header has: {})", found.join(", "))
+            }
             CsvError::Rows(errors) => write_row_errors(f, errors),
         }
     }
@@ -99,19 +89,18 @@ fn write_row_errors(f: &mut fmt::Formatter<'_>, errors: &[RowError]) -> fmt::Res
 
 /// Reads a CSV file into memory (bulk files are at most 100,000 rows).
 pub fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path)
-        .map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| CliError::bad_input(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Wraps a CSV error with the file name for the user.
-pub fn file_error(path: &Path, error: CsvError) -> CliError {
+pub fn file_error(path: &Path, error: &CsvError) -> CliError {
     CliError::bad_input(format!("{}: {error}", path.display()))
 }
 
 /// Parses a user import file (`upn,displayName[,password]`).
 pub fn parse_import(data: &[u8]) -> Result<Vec<ImportRow>, CsvError> {
-    let mut reader = reader(data);
-    let header = read_header(&mut reader)?;
+    let mut records = Records::new(data);
+    let header = records.header()?;
     let upn_col = header.require("upn")?;
     let name_col = header.require("displayName")?;
     let password_col = header.find("password");
@@ -119,13 +108,10 @@ pub fn parse_import(data: &[u8]) -> Result<Vec<ImportRow>, CsvError> {
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut first_line_of = std::collections::HashMap::new();
-    for_each_record(&mut reader, &mut errors, |line, record| {
+    records.for_each(&mut errors, |line, record| {
         let row = import_row(line, record, upn_col, name_col, password_col)?;
         if let Some(first) = first_line_of.insert(row.upn.folded(), line) {
-            return Err(format!(
-                "duplicate upn '{}' (first on line {first})",
-                row.upn
-            ));
+            return Err(format!("duplicate upn '{}' (first on line {first})", row.upn));
         }
         rows.push(row);
         Ok(())
@@ -150,18 +136,13 @@ fn import_row(
     }
     // Passwords are taken verbatim (spaces are significant) and never echoed.
     let password = password_col.and_then(|col| Password::new(cell(record, col).to_owned()));
-    Ok(ImportRow {
-        line,
-        upn,
-        display_name: display_name.to_owned(),
-        password,
-    })
+    Ok(ImportRow { line, upn, display_name: display_name.to_owned(), password })
 }
 
 /// Parses a bulk MFA file (`Username,MFA Status`).
 pub fn parse_mfa(data: &[u8], status: StatusColumn) -> Result<Vec<MfaRow>, CsvError> {
-    let mut reader = reader(data);
-    let header = read_header(&mut reader)?;
+    let mut records = Records::new(data);
+    let header = records.header()?;
     let user_col = header.require("Username")?;
     let status_col = match status {
         StatusColumn::Required => Some(header.require("MFA Status")?),
@@ -170,7 +151,7 @@ pub fn parse_mfa(data: &[u8], status: StatusColumn) -> Result<Vec<MfaRow>, CsvEr
 
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    for_each_record(&mut reader, &mut errors, |line, record| {
+    records.for_each(&mut errors, |line, record| {
         let upn = upn_cell(record, user_col, "Username")?;
         let state = status_col.map(|col| state_cell(record, col)).transpose()?;
         rows.push(MfaRow { line, upn, state });
@@ -184,12 +165,8 @@ fn state_cell(record: &csv::StringRecord, col: usize) -> Result<MfaState, String
     if text.is_empty() {
         return Err("missing MFA Status".into());
     }
-    MfaState::parse(text).ok_or_else(|| {
-        format!(
-            "unknown MFA Status '{}' (expected Enabled, Enforced or Disabled)",
-            printable(text)
-        )
-    })
+    MfaState::parse(text)
+        .ok_or_else(|| format!("unknown MFA Status '{}' (expected Enabled, Enforced or Disabled)", printable(text)))
 }
 
 fn upn_cell(record: &csv::StringRecord, col: usize, column: &str) -> Result<Upn, String> {
@@ -204,14 +181,6 @@ fn cell(record: &csv::StringRecord, col: usize) -> &str {
     record.get(col).unwrap_or("")
 }
 
-fn reader(data: &[u8]) -> csv::Reader<&[u8]> {
-    let data = data.strip_prefix(UTF8_BOM).unwrap_or(data);
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data)
-}
-
 /// The header line: column names folded for case-insensitive lookup.
 struct Header {
     line: u64,
@@ -221,9 +190,7 @@ struct Header {
 impl Header {
     fn find(&self, column: &str) -> Option<usize> {
         let wanted = column.to_lowercase();
-        self.names
-            .iter()
-            .position(|name| name.trim().to_lowercase() == wanted)
+        self.names.iter().position(|name| name.trim().to_lowercase() == wanted)
     }
 
     fn require(&self, column: &'static str) -> Result<usize, CsvError> {
@@ -235,49 +202,108 @@ impl Header {
     }
 }
 
-fn read_header(reader: &mut csv::Reader<&[u8]>) -> Result<Header, CsvError> {
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => return Err(CsvError::Empty),
-            Ok(true) if is_blank(&record) => continue,
-            Ok(true) => {
-                return Ok(Header {
-                    line: record.position().map_or(1, csv::Position::line),
-                    names: record.iter().map(str::to_owned).collect(),
-                });
+/// The records of a CSV file, with their true line numbers.
+///
+/// The csv crate's record positions are taken before it skips empty lines and the `\n` of
+/// a `\r\n`, so lines are counted here from the byte offsets instead.
+struct Records<'a> {
+    reader: csv::Reader<&'a [u8]>,
+    lines: LineCounter<'a>,
+}
+
+impl<'a> Records<'a> {
+    fn new(data: &'a [u8]) -> Records<'a> {
+        let data = data.strip_prefix(UTF8_BOM).unwrap_or(data);
+        let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(data);
+        Records { reader, lines: LineCounter::new(data) }
+    }
+
+    /// The first non-blank line.
+    fn header(&mut self) -> Result<Header, CsvError> {
+        let mut record = csv::StringRecord::new();
+        loop {
+            match self.reader.read_record(&mut record) {
+                Ok(false) => return Err(CsvError::Empty),
+                Ok(true) if is_blank(&record) => {}
+                Ok(true) => {
+                    return Ok(Header {
+                        line: self.lines.of(record.position()),
+                        names: record.iter().map(str::to_owned).collect(),
+                    });
+                }
+                Err(e) => return Err(CsvError::Rows(vec![self.unreadable(&e)])),
             }
-            Err(e) => return Err(CsvError::Rows(vec![unreadable(&e)])),
         }
+    }
+
+    /// Calls `check` on every non-blank data record with its line number; collects its
+    /// errors (and unreadable lines) in `errors`.
+    fn for_each(
+        &mut self,
+        errors: &mut Vec<RowError>,
+        mut check: impl FnMut(u64, &csv::StringRecord) -> Result<(), String>,
+    ) {
+        let mut record = csv::StringRecord::new();
+        loop {
+            match self.reader.read_record(&mut record) {
+                Ok(false) => return,
+                Ok(true) if is_blank(&record) => {}
+                Ok(true) => {
+                    let line = self.lines.of(record.position());
+                    if let Err(message) = check(line, &record) {
+                        errors.push(RowError { line, message });
+                    }
+                }
+                Err(e) => {
+                    let fatal = !matches!(e.kind(), csv::ErrorKind::Utf8 { .. });
+                    errors.push(self.unreadable(&e));
+                    if fatal {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn unreadable(&mut self, error: &csv::Error) -> RowError {
+        let line = self.lines.of(error.position());
+        let message = match error.kind() {
+            csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 (save the file as UTF-8 CSV)".to_owned(),
+            csv::ErrorKind::Io(e) => format!("cannot read: {e}"),
+            _ => format!("malformed CSV: {error}"),
+        };
+        RowError { line, message }
     }
 }
 
-/// Calls `check` on every non-blank data record with its line number; collects its errors
-/// (and unreadable lines) in `errors`.
-fn for_each_record(
-    reader: &mut csv::Reader<&[u8]>,
-    errors: &mut Vec<RowError>,
-    mut check: impl FnMut(u64, &csv::StringRecord) -> Result<(), String>,
-) {
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => return,
-            Ok(true) if is_blank(&record) => {}
-            Ok(true) => {
-                let line = record.position().map_or(0, csv::Position::line);
-                if let Err(message) = check(line, &record) {
-                    errors.push(RowError { line, message });
-                }
-            }
-            Err(e) => {
-                let fatal = !matches!(e.kind(), csv::ErrorKind::Utf8 { .. });
-                errors.push(unreadable(&e));
-                if fatal {
-                    return;
-                }
-            }
+/// Turns byte offsets of record starts (increasing) into 1-based line numbers.
+struct LineCounter<'a> {
+    data: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(data: &'a [u8]) -> LineCounter<'a> {
+        LineCounter { data, offset: 0, line: 1 }
+    }
+
+    /// The line of the record that starts at `position` or after the line breaks there.
+    fn of(&mut self, position: Option<&csv::Position>) -> u64 {
+        let Some(position) = position else {
+            return self.line;
+        };
+        let mut start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
+        start = start.min(self.data.len());
+        while matches!(self.data.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
         }
+        if start > self.offset {
+            let newlines = self.data[self.offset..start].iter().filter(|&&b| b == b'\n').count();
+            self.line += u64::try_from(newlines).unwrap_or(u64::MAX);
+            self.offset = start;
+        }
+        self.line
     }
 }
 
@@ -293,16 +319,6 @@ fn finish<T>(rows: Vec<T>, errors: Vec<RowError>) -> Result<Vec<T>, CsvError> {
 
 fn is_blank(record: &csv::StringRecord) -> bool {
     record.iter().all(|field| field.trim().is_empty())
-}
-
-fn unreadable(error: &csv::Error) -> RowError {
-    let line = error.position().map_or(0, csv::Position::line);
-    let message = match error.kind() {
-        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 (save the file as UTF-8 CSV)".to_owned(),
-        csv::ErrorKind::Io(e) => format!("cannot read: {e}"),
-        _ => format!("malformed CSV: {error}"),
-    };
-    RowError { line, message }
 }
 
 #[cfg(test)]
@@ -350,6 +366,15 @@ mod tests {
     }
 
     #[test]
+    fn crlf_files_with_blank_lines_count_lines_right() {
+        let data = b"\xEF\xBB\xBF\r\nUsername,MFA Status\r\n\r\n\r\nalice@contoso.com,Enabled\r\nbob,Enabled\r\n";
+        let error = parse_mfa(data, StatusColumn::Required).unwrap_err();
+        assert_eq!(row_lines(error), vec![6]);
+        let missing = parse_mfa(b"\r\n\r\nUser\r\na@b\r\n", StatusColumn::Ignored).unwrap_err();
+        assert!(missing.to_string().starts_with("line 3: missing column 'Username'"), "{missing}");
+    }
+
+    #[test]
     fn bad_rows_are_all_reported_with_their_line_numbers() {
         let text = "Username,MFA Status\n\
                     alice@contoso.com,Enabled\n\
@@ -382,10 +407,7 @@ mod tests {
     #[test]
     fn missing_header_columns_and_empty_files_are_errors() {
         let error = mfa("User,Status\nalice@contoso.com,Enabled\n").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "line 1: missing column 'Username' (header has: User, Status)"
-        );
+        assert_eq!(error.to_string(), "line 1: missing column 'Username' (header has: User, Status)");
         assert_eq!(mfa(""), Err(CsvError::Empty));
         assert_eq!(mfa("\u{feff}"), Err(CsvError::Empty));
         assert_eq!(mfa("Username,MFA Status\n\n"), Err(CsvError::NoRows));

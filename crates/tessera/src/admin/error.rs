@@ -75,9 +75,7 @@ impl Failure {
     /// HTTP status for codes this CLI does not know.
     pub fn from_api(status: u16, code: &str) -> Failure {
         match code {
-            "unauthorized" | "invalid_credentials" | "mfa_required" | "mfa_registration_required" => {
-                Failure::Auth
-            }
+            "unauthorized" | "invalid_credentials" | "mfa_required" | "mfa_registration_required" => Failure::Auth,
             "forbidden" => Failure::Forbidden,
             "not_found" => Failure::NotFound,
             "bulk_rejected" => Failure::BulkRejected,
@@ -110,10 +108,7 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(kind: Failure, message: impl Into<String>) -> Self {
-        CliError {
-            kind,
-            message: message.into(),
-        }
+        CliError { kind, message: message.into() }
     }
 
     pub fn unexpected(message: impl Into<String>) -> Self {
@@ -159,10 +154,7 @@ mod tests {
         ];
         for (kind, code) in table {
             assert_eq!(kind.exit_code(), code, "{kind:?}");
-            assert!(
-                EXIT_CODES_HELP.contains(&format!("\n  {code}  ")),
-                "help text lacks {code}"
-            );
+            assert!(EXIT_CODES_HELP.contains(&format!("\n  {code}  ")), "help text lacks {code}");
         }
     }
 
@@ -184,11 +176,7 @@ mod tests {
             (500, "internal", exit::UNEXPECTED),
         ];
         for (status, code, expected) in cases {
-            assert_eq!(
-                Failure::from_api(status, code).exit_code(),
-                expected,
-                "{status} {code}"
-            );
+            assert_eq!(Failure::from_api(status, code).exit_code(), expected, "{status} {code}");
         }
     }
 

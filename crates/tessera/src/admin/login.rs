@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use time::OffsetDateTime;
 
 use super::client::{self, Answer, ApiError};
 use super::config::{self, Credentials};
-use super::error::{CliError, Failure};
+use super::error::CliError;
 use super::logs::format_time;
 use super::output::{self, OutputFormat};
 use super::values::{AccessToken, Password, Upn, printable};
@@ -52,13 +51,13 @@ struct TokenResponse {
 }
 
 pub async fn login(args: LoginArgs, global: &GlobalOpts, ctx: &Context) -> Result<(), CliError> {
-    let server_text = global.server.as_deref().ok_or_else(|| {
-        CliError::usage("`tessera login` needs --server URL (or TESSERA_SERVER)")
-    })?;
+    let server_text = global
+        .server
+        .as_deref()
+        .ok_or_else(|| CliError::usage("`tessera login` needs --server URL (or TESSERA_SERVER)"))?;
     let server = client::parse_server(server_text)?;
-    let upn = Upn::parse(args.upn.trim()).map_err(|e| {
-        CliError::bad_input(format!("--upn '{}' is not a valid UPN: it {e}", printable(&args.upn)))
-    })?;
+    let upn = Upn::parse(args.upn.trim())
+        .map_err(|e| CliError::bad_input(format!("--upn '{}' is not a valid UPN: it {e}", printable(&args.upn))))?;
     let tenant = args.tenant.trim();
     if tenant.is_empty() {
         return Err(CliError::bad_input("--tenant must not be empty"));
@@ -67,12 +66,7 @@ pub async fn login(args: LoginArgs, global: &GlobalOpts, ctx: &Context) -> Resul
     let password = read_login_password(args.password_file.as_deref(), &upn)?;
     let otp = args.otp.as_deref().map(str::trim).filter(|c| !c.is_empty());
 
-    let request = TokenRequest {
-        tenant,
-        upn: upn.as_str(),
-        password: &password,
-        otp,
-    };
+    let request = TokenRequest { tenant, upn: upn.as_str(), password: &password, otp };
     let token = request_token(&server, &request).await?;
     let credentials = Credentials {
         server: client::normalize_server(&server),
@@ -89,9 +83,8 @@ async fn request_token(server: &Url, body: &TokenRequest<'_>) -> Result<TokenRes
     let url = client::endpoint(server, &["api", "v1", "auth", "token"])?;
     let request = client::http_client()?.post(url).json(body);
     match client::exchange(request, server).await? {
-        Answer::Success(body) => serde_json::from_value(body).map_err(|e| {
-            CliError::unexpected(format!("the server's token answer is malformed: {e}"))
-        }),
+        Answer::Success(body) => serde_json::from_value(body)
+            .map_err(|e| CliError::unexpected(format!("the server's token answer is malformed: {e}"))),
         Answer::Failure(error, _) => Err(login_error(&error, body, server)),
     }
 }
@@ -99,8 +92,7 @@ async fn request_token(server: &Url, body: &TokenRequest<'_>) -> Result<TokenRes
 fn login_error(error: &ApiError, request: &TokenRequest<'_>, server: &Url) -> CliError {
     let message = match error.code.as_str() {
         "mfa_required" if request.otp.is_some() => {
-            "the one-time code was not accepted: run `tessera login` again with a fresh --otp CODE"
-                .to_owned()
+            "the one-time code was not accepted: run `tessera login` again with a fresh --otp CODE".to_owned()
         }
         "mfa_required" => format!(
             "{} needs a second factor: run `tessera login` again with --otp CODE \
@@ -169,12 +161,10 @@ fn read_login_password(file: Option<&Path>, upn: &Upn) -> Result<Password, CliEr
 
 /// Reads a password file: its first line, without the line ending.
 pub fn read_password_file(path: &Path) -> Result<Password, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::bad_input(format!("cannot read password file {}: {e}", path.display()))
-    })?;
-    password_from_file_text(text).ok_or_else(|| {
-        CliError::bad_input(format!("password file {} is empty", path.display()))
-    })
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::bad_input(format!("cannot read password file {}: {e}", path.display())))?;
+    password_from_file_text(text)
+        .ok_or_else(|| CliError::bad_input(format!("password file {} is empty", path.display())))
 }
 
 fn password_from_file_text(mut text: String) -> Option<Password> {
@@ -190,10 +180,7 @@ fn password_from_file_text(mut text: String) -> Option<Password> {
 fn warn_if_cleartext(server: &Url) {
     let loopback = match server.host_str() {
         Some("localhost") => true,
-        Some(host) => host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
+        Some(host) => host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
         None => false,
     };
     if server.scheme() == "http" && !loopback {
@@ -204,33 +191,23 @@ fn warn_if_cleartext(server: &Url) {
     }
 }
 
-/// `Failure` of a login error, for tests.
-#[cfg(test)]
-fn login_failure(code: &str, otp: Option<&str>) -> (Failure, String) {
-    let password = Password::new("pw".into()).unwrap();
-    let request = TokenRequest {
-        tenant: "contoso",
-        upn: "a@contoso.com",
-        password: &password,
-        otp,
-    };
-    let status = match code {
-        "mfa_registration_required" => 403,
-        _ => 401,
-    };
-    let error = ApiError {
-        status,
-        code: code.into(),
-        message: String::new(),
-    };
-    let server = Url::parse("http://127.0.0.1:1").unwrap();
-    let cli = login_error(&error, &request, &server);
-    (cli.kind(), cli.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::error::Failure;
+
+    fn login_failure(code: &str, otp: Option<&str>) -> (Failure, String) {
+        let password = Password::new("pw".into()).unwrap();
+        let request = TokenRequest { tenant: "contoso", upn: "a@contoso.com", password: &password, otp };
+        let status = match code {
+            "mfa_registration_required" => 403,
+            _ => 401,
+        };
+        let error = ApiError { status, code: code.into(), message: String::new() };
+        let server = Url::parse("http://127.0.0.1:1").unwrap();
+        let cli = login_error(&error, &request, &server);
+        (cli.kind(), cli.to_string())
+    }
 
     #[test]
     fn password_files_lose_only_the_line_ending() {
@@ -260,12 +237,7 @@ mod tests {
     #[test]
     fn token_request_skips_a_missing_otp() {
         let password = Password::new("pw".into()).unwrap();
-        let request = TokenRequest {
-            tenant: "t",
-            upn: "a@b",
-            password: &password,
-            otp: None,
-        };
+        let request = TokenRequest { tenant: "t", upn: "a@b", password: &password, otp: None };
         let value = serde_json::to_value(&request).unwrap();
         assert_eq!(value, json!({"tenant": "t", "upn": "a@b", "password": "pw"}));
     }

@@ -206,13 +206,8 @@ fn status_table(users: &[Value]) -> Result<String, CliError> {
 
 async fn set_state(action: &'static str, targets: &Targets, ctx: &Context) -> Result<(), CliError> {
     let resolved = resolve(targets)?;
-    let body = BulkBody {
-        action,
-        users: Some(resolved.users.clone()),
-        items: None,
-        options: None,
-        dry_run: targets.dry_run,
-    };
+    let body =
+        BulkBody { action, users: Some(resolved.users.clone()), items: None, options: None, dry_run: targets.dry_run };
     send(body, resolved, ctx).await
 }
 
@@ -230,12 +225,7 @@ async fn apply(args: &ApplyArgs, ctx: &Context) -> Result<(), CliError> {
 
 fn state_items(rows: &[MfaRow]) -> Vec<StateItem> {
     rows.iter()
-        .filter_map(|row| {
-            row.state.map(|state| StateItem {
-                user: row.upn.to_string(),
-                per_user_mfa_state: state,
-            })
-        })
+        .filter_map(|row| row.state.map(|state| StateItem { user: row.upn.to_string(), per_user_mfa_state: state }))
         .collect()
 }
 
@@ -260,6 +250,7 @@ async fn send(body: BulkBody, resolved: Resolved, ctx: &Context) -> Result<(), C
         dry_run: body.dry_run,
         lines: resolved.lines,
         sent: resolved.users,
+        show_change: true,
     };
     bulk::send(&api, request, ctx.format).await
 }
@@ -269,10 +260,7 @@ fn resolve(targets: &Targets) -> Result<Resolved, CliError> {
         Some(path) => Ok(resolved_from_rows(&read_mfa_csv(path, StatusColumn::Ignored)?)),
         None => {
             let users = parse_user_args(&targets.users)?;
-            Ok(Resolved {
-                users: users.iter().map(|u| u.as_str().to_owned()).collect(),
-                lines: None,
-            })
+            Ok(Resolved { users: users.iter().map(|u| u.as_str().to_owned()).collect(), lines: None })
         }
     }
 }
@@ -286,7 +274,7 @@ fn resolved_from_rows(rows: &[MfaRow]) -> Resolved {
 
 fn read_mfa_csv(path: &std::path::Path, status: StatusColumn) -> Result<Vec<MfaRow>, CliError> {
     let data = csv_input::read_file(path)?;
-    csv_input::parse_mfa(&data, status).map_err(|e| csv_input::file_error(path, e))
+    csv_input::parse_mfa(&data, status).map_err(|e| csv_input::file_error(path, &e))
 }
 
 #[cfg(test)]
@@ -316,13 +304,8 @@ mod tests {
             StatusColumn::Required,
         )
         .unwrap();
-        let body = BulkBody {
-            action: "setState",
-            users: None,
-            items: Some(state_items(&rows)),
-            options: None,
-            dry_run: true,
-        };
+        let body =
+            BulkBody { action: "setState", users: None, items: Some(state_items(&rows)), options: None, dry_run: true };
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
             json!({"action": "setState", "items": [

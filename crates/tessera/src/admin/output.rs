@@ -20,7 +20,7 @@ pub enum OutputFormat {
 }
 
 /// The longest a table cell may be before it is cut with an ellipsis.
-const MAX_CELL_CHARS: usize = 60;
+const MAX_CELL_CHARS: usize = 80;
 
 /// Writes text to stdout; a closed pipe (`tessera users list | head`) is not an error.
 pub fn write_stdout(text: &str) -> Result<(), CliError> {
@@ -35,23 +35,20 @@ pub fn write_stdout(text: &str) -> Result<(), CliError> {
 
 /// Prints a JSON value, pretty, on stdout.
 pub fn print_json(value: &Value) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::unexpected(format!("cannot encode JSON: {e}")))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| CliError::unexpected(format!("cannot encode JSON: {e}")))?;
     write_stdout(&format!("{text}\n"))
 }
 
 /// A plain text table with left-aligned columns.
 pub struct Table {
-    headers: Vec<&'static str>,
+    headers: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    pub fn new(headers: Vec<&'static str>) -> Table {
-        Table {
-            headers,
-            rows: Vec::new(),
-        }
+    pub fn new<S: Into<String>>(headers: impl IntoIterator<Item = S>) -> Table {
+        Table { headers: headers.into_iter().map(Into::into).collect(), rows: Vec::new() }
     }
 
     /// Adds a row; cells are cleaned of control characters and shortened.
@@ -66,8 +63,7 @@ impl Table {
     pub fn render(&self) -> String {
         let widths = self.widths();
         let mut out = String::new();
-        let header: Vec<String> = self.headers.iter().map(|h| (*h).to_owned()).collect();
-        render_line(&mut out, &header, &widths);
+        render_line(&mut out, &self.headers, &widths);
         for row in &self.rows {
             render_line(&mut out, row, &widths);
         }
@@ -122,20 +118,27 @@ pub fn compact(value: &Value) -> String {
         Value::Number(n) => n.to_string(),
         Value::Array(items) if items.is_empty() => "-".to_owned(),
         Value::Array(items) => items.iter().map(compact).collect::<Vec<_>>().join(", "),
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{k}={}", compact(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Value::Object(map) => map.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(", "),
     }
 }
 
-/// `before → after`, or `-` when the server gave neither.
+/// `before → after`, or `-` when the server gave neither. Two objects (e.g. counts of
+/// methods and app passwords) show only the keys that differ, `key: before → after`.
 pub fn change(before: &Value, after: &Value) -> String {
-    if before.is_null() && after.is_null() {
-        return "-".to_owned();
+    match (before, after) {
+        (Value::Null, Value::Null) => "-".to_owned(),
+        (Value::Object(old), Value::Object(new)) => {
+            let diffs: Vec<String> = new
+                .iter()
+                .filter(|(key, value)| old.get(*key).unwrap_or(&Value::Null) != *value)
+                .map(|(key, value)| {
+                    format!("{key}: {} → {}", compact(old.get(key).unwrap_or(&Value::Null)), compact(value))
+                })
+                .collect();
+            if diffs.is_empty() { compact(after) } else { diffs.join("; ") }
+        }
+        _ => format!("{} → {}", compact(before), compact(after)),
     }
-    format!("{} → {}", compact(before), compact(after))
 }
 
 /// A spinner on stderr, shown only when stderr is a terminal and the output is text;
@@ -163,10 +166,7 @@ mod tests {
         let mut table = Table::new(vec!["UPN", "STATE"]);
         table.push(vec!["alice@contoso.com".into(), "enabled".into()]);
         table.push(vec!["b@c".into(), String::new()]);
-        assert_eq!(
-            table.render(),
-            "UPN                STATE\nalice@contoso.com  enabled\nb@c\n"
-        );
+        assert_eq!(table.render(), "UPN                STATE\nalice@contoso.com  enabled\nb@c\n");
     }
 
     #[test]
@@ -184,5 +184,10 @@ mod tests {
         assert_eq!(compact(&json!({"methods": 2})), "methods=2");
         assert_eq!(change(&json!("disabled"), &json!("enabled")), "disabled → enabled");
         assert_eq!(change(&json!(null), &json!(null)), "-");
+        assert_eq!(
+            change(&json!({"methods": 2, "appPasswords": 0}), &json!({"methods": 0, "appPasswords": 0})),
+            "methods: 2 → 0"
+        );
+        assert_eq!(change(&json!({"methods": 0}), &json!({"methods": 0})), "methods=0");
     }
 }

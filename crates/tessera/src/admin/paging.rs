@@ -53,11 +53,8 @@ pub async fn fetch(
     }
     let mut cursor = paging.cursor.clone();
     let mut items = Vec::new();
-    let progress = if paging.all {
-        output::spinner(format, "Fetching".to_owned())
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let progress =
+        if paging.all { output::spinner(format, "Fetching".to_owned()) } else { indicatif::ProgressBar::hidden() };
     loop {
         let mut page_query = query.clone();
         if let Some(cursor) = &cursor {
@@ -72,7 +69,7 @@ pub async fn fetch(
             }
         };
         items.extend(page_items);
-        progress.set_message(format!("Fetched {}", items.len()));
+        progress.set_message(format!("Fetched {} item(s)", items.len()));
         let repeated = next.is_some() && next == cursor;
         if !paging.all || next.is_none() || repeated {
             progress.finish_and_clear();

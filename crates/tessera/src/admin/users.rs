@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::Context;
 use super::bulk::{self, BulkRequest};
 use super::csv_input::{self, ImportRow};
 use super::error::{CliError, EXIT_CODES_HELP, Failure, exit_codes_text};
@@ -12,7 +13,6 @@ use super::login::read_password_file;
 use super::output::{self, OutputFormat, Table};
 use super::paging::{self, PageArgs};
 use super::values::{MfaState, Password, Upn, UserRef, printable};
-use super::Context;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum UsersCommand {
@@ -113,11 +113,7 @@ impl User {
     }
 
     pub fn methods_text(&self) -> String {
-        if self.methods.is_empty() {
-            "-".to_owned()
-        } else {
-            self.methods.join(", ")
-        }
+        if self.methods.is_empty() { "-".to_owned() } else { self.methods.join(", ") }
     }
 }
 
@@ -144,11 +140,7 @@ async fn list(args: ListArgs, ctx: &Context) -> Result<(), CliError> {
     if ctx.format == OutputFormat::Json {
         return output::print_json(&listing.to_json());
     }
-    let users = listing
-        .items
-        .iter()
-        .map(User::from_json)
-        .collect::<Result<Vec<_>, _>>()?;
+    let users = listing.items.iter().map(User::from_json).collect::<Result<Vec<_>, _>>()?;
     output::write_stdout(&users_table(&users))?;
     listing.hint_more(ctx.format);
     Ok(())
@@ -191,11 +183,7 @@ async fn show(user: &str, ctx: &Context) -> Result<(), CliError> {
 }
 
 fn user_details(user: &User) -> String {
-    let roles = if user.roles.is_empty() {
-        "-".to_owned()
-    } else {
-        user.roles.join(", ")
-    };
+    let roles = if user.roles.is_empty() { "-".to_owned() } else { user.roles.join(", ") };
     let fields = [
         ("UPN", user.upn.clone()),
         ("Display name", user.display_name.clone()),
@@ -206,10 +194,7 @@ fn user_details(user: &User) -> String {
         ("Roles", roles),
         ("Created", user.created_at.clone()),
     ];
-    fields
-        .iter()
-        .map(|(name, value)| format!("{:<16} {}\n", format!("{name}:"), printable(value)))
-        .collect()
+    fields.iter().map(|(name, value)| format!("{:<16} {}\n", format!("{name}:"), printable(value))).collect()
 }
 
 #[derive(Serialize)]
@@ -222,34 +207,21 @@ struct NewUser<'a> {
 }
 
 async fn add(args: AddArgs, ctx: &Context) -> Result<(), CliError> {
-    let upn = Upn::parse(args.upn.trim()).map_err(|e| {
-        CliError::bad_input(format!("'{}' is not a valid UPN: it {e}", printable(&args.upn)))
-    })?;
+    let upn = Upn::parse(args.upn.trim())
+        .map_err(|e| CliError::bad_input(format!("'{}' is not a valid UPN: it {e}", printable(&args.upn))))?;
     let display_name = args.display_name.trim();
     if display_name.is_empty() {
         return Err(CliError::bad_input("--display-name must not be empty"));
     }
-    let password = args
-        .password_file
-        .as_deref()
-        .map(read_password_file)
-        .transpose()?;
-    let body = NewUser {
-        upn: upn.as_str(),
-        display_name,
-        password: password.as_ref(),
-    };
+    let password = args.password_file.as_deref().map(read_password_file).transpose()?;
+    let body = NewUser { upn: upn.as_str(), display_name, password: password.as_ref() };
     let api = ctx.open_api()?;
     let created = api.post(&["users"], &body).await?;
     if ctx.format == OutputFormat::Json {
         return output::print_json(&created);
     }
     let user = User::from_json(&created)?;
-    output::write_stdout(&format!(
-        "Created user {} ({}).\n",
-        printable(&user.upn),
-        printable(&user.id)
-    ))
+    output::write_stdout(&format!("Created user {} ({}).\n", printable(&user.upn), printable(&user.id)))
 }
 
 async fn delete(users: &[String], ctx: &Context) -> Result<(), CliError> {
@@ -273,10 +245,8 @@ async fn delete(users: &[String], ctx: &Context) -> Result<(), CliError> {
         }
     }
     if ctx.format == OutputFormat::Json {
-        let failures: Vec<Value> = failed
-            .iter()
-            .map(|(user, e)| json!({"user": user, "message": e.to_string()}))
-            .collect();
+        let failures: Vec<Value> =
+            failed.iter().map(|(user, e)| json!({"user": user, "message": e.to_string()})).collect();
         output::print_json(&json!({"deleted": deleted, "failed": failures}))?;
     }
     per_user_outcome(&failed, users.len(), "deleted")
@@ -289,17 +259,12 @@ pub fn is_per_user(error: &CliError) -> bool {
 }
 
 /// The result of a command that handled users one by one: the first failure's exit code.
-pub fn per_user_outcome(
-    failed: &[(&str, CliError)],
-    total: usize,
-    verb: &str,
-) -> Result<(), CliError> {
+pub fn per_user_outcome(failed: &[(&str, CliError)], total: usize, verb: &str) -> Result<(), CliError> {
     match failed.first() {
         None => Ok(()),
-        Some((_, first)) => Err(CliError::new(
-            first.kind(),
-            format!("{} of {total} user(s) could not be {verb}", failed.len()),
-        )),
+        Some((_, first)) => {
+            Err(CliError::new(first.kind(), format!("{} of {total} user(s) could not be {verb}", failed.len())))
+        }
     }
 }
 
@@ -322,7 +287,7 @@ struct ImportBody<'a> {
 
 async fn import(args: ImportArgs, ctx: &Context) -> Result<(), CliError> {
     let data = csv_input::read_file(&args.file)?;
-    let rows = csv_input::parse_import(&data).map_err(|e| csv_input::file_error(&args.file, e))?;
+    let rows = csv_input::parse_import(&data).map_err(|e| csv_input::file_error(&args.file, &e))?;
     let body = import_body(&rows, args.dry_run);
     let api = ctx.open_api()?;
     let request = BulkRequest {
@@ -332,6 +297,7 @@ async fn import(args: ImportArgs, ctx: &Context) -> Result<(), CliError> {
         dry_run: args.dry_run,
         lines: Some(rows.iter().map(|r| r.line).collect()),
         sent: rows.iter().map(|r| r.upn.to_string()).collect(),
+        show_change: false,
     };
     bulk::send(&api, request, ctx.format).await
 }
@@ -356,10 +322,7 @@ mod tests {
 
     #[test]
     fn import_body_has_the_contract_shape() {
-        let rows = csv_input::parse_import(
-            b"upn,displayName,password\na@x.com,A,pw1\nb@x.com,B,\n",
-        )
-        .unwrap();
+        let rows = csv_input::parse_import(b"upn,displayName,password\na@x.com,A,pw1\nb@x.com,B,\n").unwrap();
         let value = serde_json::to_value(import_body(&rows, true)).unwrap();
         assert_eq!(
             value,
@@ -388,16 +351,13 @@ mod tests {
         }))
         .unwrap();
         let text = users_table(&[user]);
-        assert!(text.lines().nth(1).unwrap().contains("enforced  totp     yes"), "{text}");
+        assert!(text.lines().nth(1).unwrap().contains("enforced   totp     yes"), "{text}");
         assert_eq!(users_table(&[]), "No users found.\n");
     }
 
     #[test]
     fn per_user_failures_keep_the_first_code() {
-        let failed = vec![
-            ("a", CliError::new(Failure::NotFound, "x")),
-            ("b", CliError::new(Failure::Forbidden, "y")),
-        ];
+        let failed = vec![("a", CliError::new(Failure::NotFound, "x")), ("b", CliError::new(Failure::Forbidden, "y"))];
         let error = per_user_outcome(&failed, 3, "deleted").unwrap_err();
         assert_eq!(error.exit_code(), 5);
         assert_eq!(error.to_string(), "2 of 3 user(s) could not be deleted");

@@ -96,17 +96,12 @@ fn looks_like_uuid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     let lengths = [8, 4, 4, 4, 12];
     groups.len() == lengths.len()
-        && groups
-            .iter()
-            .zip(lengths)
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+        && groups.iter().zip(lengths).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Replaces control characters so that a value echoed in a message cannot drive the terminal.
 pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
 }
 
 /// Per-user MFA state, in the words of the seeds (Disabled / Enabled / Enforced).
@@ -161,6 +156,7 @@ impl fmt::Debug for Password {
 pub struct AccessToken(String);
 
 impl AccessToken {
+    #[cfg(test)]
     pub fn new(text: String) -> AccessToken {
         AccessToken(text)
     }
