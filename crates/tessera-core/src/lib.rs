@@ -12,6 +12,8 @@ pub mod ports;
 pub mod service;
 pub mod settings;
 pub mod signin;
+pub mod totp;
+pub mod crypto;
 pub mod user;
 
 pub use error::CoreError;
