@@ -194,7 +194,12 @@ impl<'a> Permit<'a> {
 
 /// Checks that `actor`, acting in `tenant`, may do `action` on at least the least privileged
 /// kind of target `min_target`.
-pub fn authorize(actor: &Actor, tenant: TenantId, action: Action, min_target: TargetKind) -> Result<Permit<'_>, CoreError> {
+pub fn authorize(
+    actor: &Actor,
+    tenant: TenantId,
+    action: Action,
+    min_target: TargetKind,
+) -> Result<Permit<'_>, CoreError> {
     if actor.tenant_id != tenant {
         return Err(CoreError::Forbidden("you may not act in another tenant".into()));
     }

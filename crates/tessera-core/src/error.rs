@@ -33,6 +33,12 @@ pub enum CoreError {
     MfaRegistrationRequired,
     #[error("the account is disabled")]
     AccountDisabled,
+    #[error("too many attempts: try again in {} minute(s)", (.retry_after_secs + 59) / 60)]
+    TooManyAttempts { retry_after_secs: i64 },
+    #[error("the code is not valid, or was used already")]
+    InvalidCode,
+    #[error("confirm your identity with your authenticator first")]
+    FreshMfaRequired,
     #[error("{} of {} rows failed; nothing was changed", .0.summary.failed, .0.summary.total)]
     BulkRejected(Box<BulkReport>),
     #[error("storage error")]

@@ -166,9 +166,7 @@ impl DisplayName {
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         let t = s.trim();
         if t.is_empty() || t.chars().count() > 256 || t.chars().any(char::is_control) {
-            return Err(CoreError::Invalid(
-                "displayName must be 1-256 characters without control characters".into(),
-            ));
+            return Err(CoreError::Invalid("displayName must be 1-256 characters without control characters".into()));
         }
         Ok(Self(t.to_owned()))
     }
@@ -193,13 +191,20 @@ mod tests {
     #[test]
     fn upn_rejects_malformed() {
         for bad in [
-            "", "alice", "@contoso.com", "alice@", "a@b@c", "a b@c.com", "a@c..com", "a@.c.com",
-            "a@c.com.", "a@c_d.com", "a\u{0}@c.com", "a<b@c.com",
+            "",
+            "alice",
+            "@contoso.com",
+            "alice@",
+            "a@b@c",
+            "a b@c.com",
+            "a@c..com",
+            "a@.c.com",
+            "a@c.com.",
+            "a@c_d.com",
+            "a\u{0}@c.com",
+            "a<b@c.com",
         ] {
-            assert!(
-                matches!(Upn::parse(bad), Err(CoreError::InvalidUpn(_))),
-                "accepted {bad:?}"
-            );
+            assert!(matches!(Upn::parse(bad), Err(CoreError::InvalidUpn(_))), "accepted {bad:?}");
         }
         let long = format!("{}@c.com", "a".repeat(65));
         assert!(Upn::parse(&long).is_err());

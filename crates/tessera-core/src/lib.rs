@@ -4,6 +4,8 @@
 
 pub mod access;
 pub mod audit;
+pub mod auth_ports;
+pub mod session;
 pub mod error;
 pub mod ids;
 pub mod mfa;

@@ -31,15 +31,12 @@ impl PerUserMfaState {
     }
 
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                CoreError::InvalidState(format!(
-                    "'{}' is not a per-user MFA state: use disabled, enabled or enforced",
-                    s.escape_debug()
-                ))
-            })
+        Self::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            CoreError::InvalidState(format!(
+                "'{}' is not a per-user MFA state: use disabled, enabled or enforced",
+                s.escape_debug()
+            ))
+        })
     }
 
     /// The state after an admin quick step. `None` means the step does not apply to a user in
@@ -129,14 +126,8 @@ pub enum MethodKind {
 }
 
 impl MethodKind {
-    pub const ALL: [Self; 6] = [
-        Self::Totp,
-        Self::Webauthn,
-        Self::Email,
-        Self::Sms,
-        Self::RecoveryCode,
-        Self::TemporaryAccessPass,
-    ];
+    pub const ALL: [Self; 6] =
+        [Self::Totp, Self::Webauthn, Self::Email, Self::Sms, Self::RecoveryCode, Self::TemporaryAccessPass];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -266,15 +257,8 @@ mod tests {
 
     #[test]
     fn report_summary_counts_and_applied() {
-        let row = |status| BulkRow {
-            user: "u".into(),
-            id: None,
-            upn: None,
-            status,
-            before: None,
-            after: None,
-            error: None,
-        };
+        let row =
+            |status| BulkRow { user: "u".into(), id: None, upn: None, status, before: None, after: None, error: None };
         let r = BulkReport::new(false, vec![row(RowStatus::Changed), row(RowStatus::Skipped)]);
         assert!(r.applied);
         assert_eq!((r.summary.changed, r.summary.unchanged, r.summary.failed), (1, 1, 0));

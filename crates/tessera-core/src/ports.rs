@@ -56,7 +56,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn tenant_by_slug(&self, slug: &TenantSlug) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
     fn user(&self, tenant: TenantId, user: &UserRef) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Looks a user up by lower-cased UPN, with the password hash.
-    fn credential(&self, tenant: TenantId, upn_key: &str) -> impl Future<Output = StoreResult<Option<Credential>>> + Send;
+    fn credential(
+        &self,
+        tenant: TenantId,
+        upn_key: &str,
+    ) -> impl Future<Output = StoreResult<Option<Credential>>> + Send;
     fn list_users(&self, q: &UserQuery) -> impl Future<Output = StoreResult<Page<User>>> + Send;
     fn audit(&self, q: &AuditQuery) -> impl Future<Output = StoreResult<Page<AuditRecord>>> + Send;
     fn signins(&self, q: &AuditQuery) -> impl Future<Output = StoreResult<Page<SignInRecord>>> + Send;
@@ -67,19 +71,34 @@ pub trait Store: Clone + Send + Sync + 'static {
 
 /// One write transaction. Dropped without [`StoreTx::commit`], it rolls back.
 pub trait StoreTx: Send {
+    /// Fails with [`StoreError::Conflict`] when the slug is taken.
     fn insert_tenant(&mut self, t: &Tenant) -> impl Future<Output = StoreResult<()>> + Send;
     fn tenant_by_slug(&mut self, slug: &TenantSlug) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
     /// Fails with [`StoreError::Conflict`] when the UPN is taken in the tenant.
     fn insert_users(&mut self, users: &[NewUser]) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_user(&mut self, id: UserId) -> impl Future<Output = StoreResult<()>> + Send;
     /// The users named by `refs` that exist in `tenant`, with what bulk operations act on.
-    fn snapshots(&mut self, tenant: TenantId, refs: &[UserRef]) -> impl Future<Output = StoreResult<Vec<UserSnapshot>>> + Send;
-    fn set_mfa_state(&mut self, ids: &[UserId], state: PerUserMfaState) -> impl Future<Output = StoreResult<()>> + Send;
+    ///
+    /// A read to decide a change on: until this transaction ends, another transaction's
+    /// `snapshots` or `settings` of the same tenant waits, and then sees what this one
+    /// committed. So two concurrent requests never both decide (and audit) the same change.
+    fn snapshots(
+        &mut self,
+        tenant: TenantId,
+        refs: &[UserRef],
+    ) -> impl Future<Output = StoreResult<Vec<UserSnapshot>>> + Send;
+    fn set_mfa_state(&mut self, ids: &[UserId], state: PerUserMfaState)
+    -> impl Future<Output = StoreResult<()>> + Send;
     /// Removes registered methods (require re-registration).
     fn delete_methods(&mut self, ids: &[UserId]) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_app_passwords(&mut self, ids: &[UserId]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Remembered devices of these users created before `at` stop counting.
-    fn revoke_remembered_devices(&mut self, ids: &[UserId], at: OffsetDateTime) -> impl Future<Output = StoreResult<()>> + Send;
+    fn revoke_remembered_devices(
+        &mut self,
+        ids: &[UserId],
+        at: OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The tenant's settings, read to decide a change on (see [`StoreTx::snapshots`]).
     fn settings(&mut self, tenant: TenantId) -> impl Future<Output = StoreResult<MfaSettings>> + Send;
     fn put_settings(&mut self, tenant: TenantId, s: &MfaSettings) -> impl Future<Output = StoreResult<()>> + Send;
     fn insert_audit(&mut self, recs: &[AuditRecord]) -> impl Future<Output = StoreResult<()>> + Send;

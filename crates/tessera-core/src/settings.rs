@@ -177,9 +177,7 @@ impl MfaSettings {
             next.remember_device_days = u16::try_from(days)
                 .ok()
                 .filter(|d| REMEMBER_DEVICE_DAYS.contains(d))
-                .ok_or_else(|| {
-                    CoreError::InvalidSetting(format!("rememberDeviceDays must be 1-365, got {days}"))
-                })?;
+                .ok_or_else(|| CoreError::InvalidSetting(format!("rememberDeviceDays must be 1-365, got {days}")))?;
         }
         Ok(next)
     }
@@ -240,7 +238,8 @@ mod tests {
             ..Default::default()
         };
         assert!(s.patched(&too_many).unwrap_err().to_string().contains("at most 50"));
-        let only_recovery = MfaSettingsPatch { allowed_methods: Some(vec!["recoveryCode".into()]), ..Default::default() };
+        let only_recovery =
+            MfaSettingsPatch { allowed_methods: Some(vec!["recoveryCode".into()]), ..Default::default() };
         assert!(s.patched(&only_recovery).is_err());
         let unknown = MfaSettingsPatch { allowed_methods: Some(vec!["carrier-pigeon".into()]), ..Default::default() };
         assert!(s.patched(&unknown).is_err());

@@ -43,10 +43,9 @@ pub fn decide(f: &SignInFacts<'_>) -> (Decision, MfaRequiredBy) {
         PerUserMfaState::Enabled | PerUserMfaState::Enforced if !has_second_factor => {
             (Decision::RequireRegistration, MfaRequiredBy::PerUserState)
         }
-        PerUserMfaState::Enabled | PerUserMfaState::Enforced => (
-            Decision::RequireMfa { methods: f.usable_methods.to_vec() },
-            MfaRequiredBy::PerUserState,
-        ),
+        PerUserMfaState::Enabled | PerUserMfaState::Enforced => {
+            (Decision::RequireMfa { methods: f.usable_methods.to_vec() }, MfaRequiredBy::PerUserState)
+        }
     }
 }
 

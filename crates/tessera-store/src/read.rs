@@ -1,7 +1,7 @@
 //! Reads outside transactions: the core's [`Store`] port.
 
-use sqlx::AssertSqlSafe;
 use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use tessera_core::audit::{AuditQuery, AuditRecord, Page};
 use tessera_core::error::StoreError;
@@ -47,13 +47,22 @@ pub(crate) async fn fetch_settings(conn: &mut AnyConnection, tenant: TenantId) -
 }
 
 /// One user by id or UPN key, with the password hash column when asked.
-async fn fetch_user(conn: &mut AnyConnection, tenant: TenantId, user: &UserRef) -> StoreResult<Option<(User, Option<String>)>> {
+async fn fetch_user(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    user: &UserRef,
+) -> StoreResult<Option<(User, Option<String>)>> {
     let (col, val) = match user {
         UserRef::Id(id) => ("id", id.to_string()),
         UserRef::Upn(upn) => ("upn_key", upn.key()),
     };
     let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.tenant_id = $1 AND u.{col} = $2");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(tenant.to_string()).bind(val).fetch_optional(&mut *conn).await.map_err(backend_err)?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(tenant.to_string())
+        .bind(val)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend_err)?;
     let Some(row) = row else { return Ok(None) };
     let hash: Option<String> = get(&row, "password_hash")?;
     let user = users_from_rows(conn, std::slice::from_ref(&row)).await?.pop().map(|s| s.user);
@@ -194,7 +203,7 @@ impl Store for SqlStore {
     type Tx = SqlTx;
 
     async fn begin(&self) -> StoreResult<SqlTx> {
-        crate::write::begin(self).await.map(SqlTx::new)
+        crate::write::begin(self).await.map(|tx| SqlTx::new(tx, self.backend))
     }
 
     async fn tenant_by_slug(&self, slug: &TenantSlug) -> StoreResult<Option<Tenant>> {
@@ -206,7 +215,9 @@ impl Store for SqlStore {
     }
 
     async fn credential(&self, tenant: TenantId, upn_key: &str) -> StoreResult<Option<Credential>> {
-        let Ok(upn) = tessera_core::ids::Upn::parse(upn_key) else { return Ok(None) };
+        let Ok(upn) = tessera_core::ids::Upn::parse(upn_key) else {
+            return Ok(None);
+        };
         let found = fetch_user(&mut *self.conn().await?, tenant, &UserRef::Upn(upn)).await?;
         Ok(found.map(|(user, password_hash)| Credential { user, password_hash }))
     }
@@ -248,7 +259,8 @@ impl Store for SqlStore {
     }
 
     async fn signins(&self, q: &AuditQuery) -> StoreResult<Page<SignInRecord>> {
-        let rows = LogWhere::new(q, "upn", None, "result").fetch(&mut *self.conn().await?, "signin_log", "*", q.limit).await?;
+        let rows =
+            LogWhere::new(q, "upn", None, "result").fetch(&mut *self.conn().await?, "signin_log", "*", q.limit).await?;
         let items = rows.iter().map(|r| signin_from_row(r, q.tenant_id)).collect::<StoreResult<Vec<_>>>()?;
         Ok(page(items, q.limit, |r: &SignInRecord| r.id.to_string()))
     }
@@ -258,11 +270,12 @@ impl Store for SqlStore {
     }
 
     async fn api_token(&self, token_hash: &str) -> StoreResult<Option<ApiToken>> {
-        let row = sqlx::query("SELECT tenant_id, user_id, created_at, expires_at FROM api_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&mut *self.conn().await?)
-            .await
-            .map_err(backend_err)?;
+        let row =
+            sqlx::query("SELECT tenant_id, user_id, created_at, expires_at FROM api_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&mut *self.conn().await?)
+                .await
+                .map_err(backend_err)?;
         row.map(|r| {
             let tenant: String = get(&r, "tenant_id")?;
             let user: String = get(&r, "user_id")?;

@@ -3,11 +3,15 @@
 //! `scripts/test.sh` start a throwaway cluster and set it). Under `CI=true` a missing URL is
 //! an error, so the PostgreSQL half can never be skipped silently there.
 
+use sqlx::Connection;
 use sqlx::Executor;
 use sqlx::postgres::PgConnection;
-use sqlx::Connection;
+use tessera_core::ids::UserId;
+use tessera_core::mfa::MethodKind;
+use time::OffsetDateTime;
 
 use crate::SqlStore;
+use crate::sql::{from_micros, micros};
 
 /// Keeps a test database alive; the SQLite directory is removed on drop.
 pub struct TestDb {
@@ -31,7 +35,9 @@ pub fn postgres_url() -> Option<String> {
                 std::env::var("CI").map(|v| v != "true").unwrap_or(true),
                 "CI=true but TESSERA_TEST_DATABASE_URL is not set: the PostgreSQL tests must run in CI"
             );
-            eprintln!("TESSERA_TEST_DATABASE_URL is not set: skipping PostgreSQL (run scripts/test.sh to test both backends)");
+            eprintln!(
+                "TESSERA_TEST_DATABASE_URL is not set: skipping PostgreSQL (run scripts/test.sh to test both backends)"
+            );
             None
         }
     }
@@ -54,4 +60,94 @@ pub async fn all() -> Vec<TestDb> {
     let mut dbs = vec![sqlite().await];
     dbs.extend(postgres().await);
     dbs
+}
+
+// Seeding and inspecting rows that no service writes yet (authentication methods, app
+// passwords, remembered devices), so the contract suite can set up and check "Manage user
+// settings" and cascades. Plain SQL on purpose: these are storage fixtures, not use cases.
+
+/// What the database holds for one user id, whether or not the user row still exists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserRows {
+    pub users: i64,
+    pub role_assignments: i64,
+    pub auth_methods: i64,
+    pub app_passwords: i64,
+    pub api_tokens: i64,
+    /// `users.remembered_devices_not_before`, when the user exists and it is set.
+    pub remembered_devices_not_before: Option<OffsetDateTime>,
+}
+
+/// Registers a method of `kind` for `user` (no secret).
+pub async fn seed_method(store: &SqlStore, user: UserId, kind: MethodKind) {
+    sqlx::query("INSERT INTO auth_methods (id, user_id, kind, label, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(user.to_string())
+        .bind(kind.as_str())
+        .bind(format!("test {}", kind.as_str()))
+        .bind(micros(OffsetDateTime::now_utc()))
+        .execute(&store.pool)
+        .await
+        .expect("seed auth method");
+}
+
+/// Creates an app password named `name` for `user` (the hash is a placeholder).
+pub async fn seed_app_password(store: &SqlStore, user: UserId, name: &str) {
+    sqlx::query("INSERT INTO app_passwords (id, user_id, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(user.to_string())
+        .bind(name)
+        .bind("$argon2id$placeholder")
+        .bind(micros(OffsetDateTime::now_utc()))
+        .execute(&store.pool)
+        .await
+        .expect("seed app password");
+}
+
+/// The user's `remembered_devices_not_before`, `None` when unset or the user does not exist.
+pub async fn remembered_devices_not_before(store: &SqlStore, user: UserId) -> Option<OffsetDateTime> {
+    user_rows(store, user).await.remembered_devices_not_before
+}
+
+/// Counts the rows that belong to `user` in every table keyed by user id.
+pub async fn user_rows(store: &SqlStore, user: UserId) -> UserRows {
+    let id = user.to_string();
+    let count = |table: &'static str, col: &'static str| {
+        let id = id.clone();
+        async move {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE {col} = $1");
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_one(&store.pool)
+                .await
+                .unwrap_or_else(|e| panic!("count {table}: {e}"))
+        }
+    };
+    let not_before: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT remembered_devices_not_before FROM users WHERE id = $1")
+            .bind(id.clone())
+            .fetch_optional(&store.pool)
+            .await
+            .expect("read remembered_devices_not_before");
+    UserRows {
+        users: count("users", "id").await,
+        role_assignments: count("role_assignments", "user_id").await,
+        auth_methods: count("auth_methods", "user_id").await,
+        app_passwords: count("app_passwords", "user_id").await,
+        api_tokens: count("api_tokens", "user_id").await,
+        remembered_devices_not_before: not_before.flatten().map(|v| from_micros(v).expect("stored timestamp")),
+    }
+}
+
+/// The URL of a brand-new database on the test PostgreSQL server, for tests that hand the
+/// database to another process (e.g. `tessera init --database-url`); `None` when PostgreSQL
+/// is not configured (and, under `CI=true`, a panic: see [`postgres_url`]).
+pub async fn fresh_postgres_url() -> Option<String> {
+    let url = postgres_url()?;
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&url).await.expect("connect to TESSERA_TEST_DATABASE_URL");
+    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
+    admin.close().await.ok();
+    let (base, _) = url.rsplit_once('/').expect("URL with a database name");
+    Some(format!("{base}/{name}"))
 }

@@ -26,17 +26,47 @@ pub(crate) async fn begin(store: &SqlStore) -> StoreResult<Transaction<'static, 
 
 pub struct SqlTx {
     tx: Transaction<'static, Any>,
+    backend: Backend,
+    /// Tenants whose row this transaction has locked (PostgreSQL), see [`SqlTx::lock_tenant`].
+    locked: Vec<TenantId>,
 }
 
 impl SqlTx {
-    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
-        Self { tx }
+    pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Self {
+        Self { tx, backend, locked: Vec::new() }
     }
 
-    /// Runs `sql_prefix (...ids...)` for `ids` in chunks, with `leading` binds first.
-    async fn for_ids(&mut self, sql_prefix: &str, leading: &[Bind<'_>], ids: &[UserId]) -> StoreResult<()> {
+    /// Called before reading what a change will be decided on (users, settings): until this
+    /// transaction ends, no other transaction gets past this point for the same tenant, so
+    /// two changes are never decided on the same stale read (both reporting and auditing
+    /// "disabled -> enforced", or one settings patch overwriting another). SQLite already
+    /// serialises writers with `BEGIN IMMEDIATE`. PostgreSQL (READ COMMITTED) locks the
+    /// tenant's row: `FOR NO KEY UPDATE` conflicts with itself but not with the key-share
+    /// lock that inserting a user takes through its foreign key, so creating users is not
+    /// held up.
+    async fn lock_tenant(&mut self, tenant: TenantId) -> StoreResult<()> {
+        if self.backend == Backend::Postgres && !self.locked.contains(&tenant) {
+            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(tenant.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(backend_err)?;
+            self.locked.push(tenant);
+        }
+        Ok(())
+    }
+
+    /// Runs `sql_prefix(placeholders of leading) (...ids...)` for `ids` in chunks, with
+    /// `leading` binds first.
+    async fn for_ids(
+        &mut self,
+        sql_prefix: impl Fn(&str) -> String,
+        leading: &[Bind<'_>],
+        ids: &[UserId],
+    ) -> StoreResult<()> {
+        let prefix = sql_prefix(&params(self.backend, 1, leading.len()));
         for chunk in ids.chunks(CHUNK) {
-            let sql = format!("{sql_prefix} ({})", params(leading.len() + 1, chunk.len()));
+            let sql = format!("{prefix} ({})", params(self.backend, leading.len() + 1, chunk.len()));
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for b in leading {
                 q = match b {
@@ -77,7 +107,7 @@ impl StoreTx for SqlTx {
     async fn insert_users(&mut self, users: &[NewUser]) -> StoreResult<()> {
         const COLS: usize = 8;
         for chunk in users.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", params(i * COLS + 1, COLS))).collect();
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", params(self.backend, i * COLS + 1, COLS))).collect();
             let sql = format!(
                 "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, password_hash, account_enabled, created_at) VALUES {}",
                 values.join(", ")
@@ -98,7 +128,7 @@ impl StoreTx for SqlTx {
             let roles: Vec<(String, &str)> =
                 chunk.iter().flat_map(|u| u.roles.iter().map(move |r| (u.id.to_string(), r.as_str()))).collect();
             for rchunk in roles.chunks(CHUNK) {
-                let values: Vec<String> = (0..rchunk.len()).map(|i| format!("({})", params(i * 2 + 1, 2))).collect();
+                let values: Vec<String> = (0..rchunk.len()).map(|i| format!("({})", params(self.backend, i * 2 + 1, 2))).collect();
                 let sql = format!("INSERT INTO role_assignments (user_id, role) VALUES {}", values.join(", "));
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for (id, role) in rchunk {
@@ -111,11 +141,16 @@ impl StoreTx for SqlTx {
     }
 
     async fn delete_user(&mut self, id: UserId) -> StoreResult<()> {
-        sqlx::query("DELETE FROM users WHERE id = $1").bind(id.to_string()).execute(&mut *self.tx).await.map_err(backend_err)?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend_err)?;
         Ok(())
     }
 
     async fn snapshots(&mut self, tenant: TenantId, refs: &[UserRef]) -> StoreResult<Vec<UserSnapshot>> {
+        self.lock_tenant(tenant).await?;
         let mut ids = Vec::new();
         let mut keys = Vec::new();
         for r in refs {
@@ -129,8 +164,9 @@ impl StoreTx for SqlTx {
             for chunk in values.chunks(CHUNK) {
                 let sql = format!(
                     "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM app_passwords a WHERE a.user_id = u.id) AS app_passwords \
-                     FROM users u WHERE u.tenant_id = $1 AND u.{col} IN ({})",
-                    params(2, chunk.len())
+                     FROM users u WHERE u.tenant_id = {} AND u.{col} IN ({})",
+                    params(self.backend, 1, 1),
+                    params(self.backend, 2, chunk.len())
                 );
                 let mut q = sqlx::query(AssertSqlSafe(sql)).bind(tenant.to_string());
                 for v in chunk {
@@ -143,22 +179,25 @@ impl StoreTx for SqlTx {
     }
 
     async fn set_mfa_state(&mut self, ids: &[UserId], state: PerUserMfaState) -> StoreResult<()> {
-        self.for_ids("UPDATE users SET mfa_state = $1 WHERE id IN", &[Bind::Text(state.as_str())], ids).await
+        self.for_ids(|p| format!("UPDATE users SET mfa_state = {p} WHERE id IN"), &[Bind::Text(state.as_str())], ids).await
     }
 
     async fn delete_methods(&mut self, ids: &[UserId]) -> StoreResult<()> {
-        self.for_ids("DELETE FROM auth_methods WHERE user_id IN", &[], ids).await
+        self.for_ids(|_| "DELETE FROM auth_methods WHERE user_id IN".into(), &[], ids).await
     }
 
     async fn delete_app_passwords(&mut self, ids: &[UserId]) -> StoreResult<()> {
-        self.for_ids("DELETE FROM app_passwords WHERE user_id IN", &[], ids).await
+        self.for_ids(|_| "DELETE FROM app_passwords WHERE user_id IN".into(), &[], ids).await
     }
 
     async fn revoke_remembered_devices(&mut self, ids: &[UserId], at: OffsetDateTime) -> StoreResult<()> {
-        self.for_ids("UPDATE users SET remembered_devices_not_before = $1 WHERE id IN", &[Bind::Int(micros(at))], ids).await
+        let set = |p: &str| format!("UPDATE users SET remembered_devices_not_before = {p} WHERE id IN");
+        self.for_ids(set, &[Bind::Int(micros(at))], ids)
+            .await
     }
 
     async fn settings(&mut self, tenant: TenantId) -> StoreResult<MfaSettings> {
+        self.lock_tenant(tenant).await?;
         fetch_settings(&mut self.tx, tenant).await
     }
 
@@ -180,7 +219,7 @@ impl StoreTx for SqlTx {
         const COLS: usize = 14;
         let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
         for chunk in recs.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", params(i * COLS + 1, COLS))).collect();
+            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", params(self.backend, i * COLS + 1, COLS))).collect();
             let sql = format!(
                 "INSERT INTO audit_log (id, tenant_id, time, actor_id, actor_upn, actor_key, source_ip, action, \
                  target_id, target_upn, target_key, before_value, after_value, correlation_id) VALUES {}",

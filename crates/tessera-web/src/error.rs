@@ -61,6 +61,9 @@ impl From<CoreError> for ApiError {
             CoreError::MfaRequired => (S::UNAUTHORIZED, "mfa_required"),
             CoreError::MfaRegistrationRequired => (S::FORBIDDEN, "mfa_registration_required"),
             CoreError::AccountDisabled => (S::FORBIDDEN, "account_disabled"),
+            CoreError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_requests"),
+            CoreError::InvalidCode => (S::UNAUTHORIZED, "invalid_otp"),
+            CoreError::FreshMfaRequired => (S::FORBIDDEN, "fresh_mfa_required"),
             CoreError::BulkRejected(_) => (S::UNPROCESSABLE_ENTITY, "bulk_rejected"),
             CoreError::Store(_) | CoreError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         };

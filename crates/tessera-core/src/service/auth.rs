@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::{RequestCtx, Tessera, blocking, new_correlation_id};
 use crate::access::{Actor, Role};
 use crate::audit::AuditRecord;
-use crate::error::CoreError;
+use crate::error::{CoreError, StoreError};
 use crate::ids::{AuditId, DisplayName, TenantId, TenantSlug, Upn, UserId};
 use crate::password::{self, Password};
 use crate::ports::{ApiToken, Store, StoreTx};
@@ -39,7 +39,12 @@ fn random_token() -> Result<String, CoreError> {
 impl<S: Store> Tessera<S> {
     /// Creates a tenant and its first Global Administrator. Never overwrites: an existing
     /// tenant is an error.
-    pub async fn init_tenant(&self, slug: &str, admin_upn: &str, admin_password: String) -> Result<(Tenant, User), CoreError> {
+    pub async fn init_tenant(
+        &self,
+        slug: &str,
+        admin_upn: &str,
+        admin_password: String,
+    ) -> Result<(Tenant, User), CoreError> {
         let slug = TenantSlug::parse(slug)?;
         let upn = Upn::parse(admin_upn)?;
         let password = Password::parse(admin_password)?;
@@ -60,7 +65,11 @@ impl<S: Store> Tessera<S> {
         if tx.tenant_by_slug(&slug).await?.is_some() {
             return Err(CoreError::TenantExists(slug.to_string()));
         }
-        tx.insert_tenant(&tenant).await?;
+        // A concurrent init of the same slug may commit between the check and the insert.
+        tx.insert_tenant(&tenant).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::TenantExists(slug.to_string()),
+            other => other.into(),
+        })?;
         tx.insert_users(std::slice::from_ref(&admin)).await?;
         let correlation_id = new_correlation_id();
         let system = |action: &str, after: serde_json::Value, target: Option<(UserId, String)>| AuditRecord {
@@ -130,7 +139,10 @@ impl<S: Store> Tessera<S> {
 
         let mut record = SignInRecord {
             id: uuid::Uuid::now_v7(),
-            tenant_id: tenant.as_ref().map(|t| t.id).unwrap_or_else(|| TenantId::parse("00000000-0000-0000-0000-000000000000").expect("nil uuid")),
+            tenant_id: tenant
+                .as_ref()
+                .map(|t| t.id)
+                .unwrap_or_else(|| TenantId::parse("00000000-0000-0000-0000-000000000000").expect("nil uuid")),
             time: self.now(),
             user_id: credential.as_ref().map(|c| c.user.id),
             upn: upn_key,
@@ -142,7 +154,8 @@ impl<S: Store> Tessera<S> {
             mfa_required_by: MfaRequiredBy::None,
             mfa_method: None,
         };
-        let outcome = self.token_outcome(credential.as_ref().map(|c| &c.user), password_ok, otp.as_deref(), &mut record).await;
+        let outcome =
+            self.token_outcome(credential.as_ref().map(|c| &c.user), password_ok, otp.as_deref(), &mut record).await;
         if tenant.is_some() {
             self.store.insert_signin(&record).await?;
         }
@@ -208,7 +221,8 @@ impl<S: Store> Tessera<S> {
         if token.expires_at <= self.now() {
             return Err(CoreError::Unauthorized);
         }
-        let tenant = self.tenant_id(slug).await.map_err(|_| CoreError::Forbidden("you may not act in another tenant".into()))?;
+        let tenant =
+            self.tenant_id(slug).await.map_err(|_| CoreError::Forbidden("you may not act in another tenant".into()))?;
         if tenant != token.tenant_id {
             return Err(CoreError::Forbidden("you may not act in another tenant".into()));
         }

@@ -93,11 +93,17 @@ impl<S: Store> Tessera<S> {
                 UserRef::Upn(upn) => by_key.get(&upn.key()),
             };
             let Some(snap) = snap.copied() else {
-                results.push(failed(&req.user, RowStatus::NotFound, "not_found", format!("user '{}' was not found", req.user)));
+                results.push(failed(
+                    &req.user,
+                    RowStatus::NotFound,
+                    "not_found",
+                    format!("user '{}' was not found", req.user),
+                ));
                 continue;
             };
             let user = &snap.user;
-            let mut out = BulkRow { id: Some(user.id), upn: Some(user.upn.to_string()), ..row(&req.user, RowStatus::Unchanged) };
+            let mut out =
+                BulkRow { id: Some(user.id), upn: Some(user.upn.to_string()), ..row(&req.user, RowStatus::Unchanged) };
             if !seen.insert(user.id) {
                 out.status = RowStatus::Duplicate;
                 results.push(out);
@@ -143,7 +149,12 @@ impl<S: Store> Tessera<S> {
 
 impl Plan {
     /// Records what `op` does to `snap`; returns the row status and before/after.
-    fn add(&mut self, snap: &UserSnapshot, op: &BulkOp, now: time::OffsetDateTime) -> (RowStatus, Value, Option<Value>) {
+    fn add(
+        &mut self,
+        snap: &UserSnapshot,
+        op: &BulkOp,
+        now: time::OffsetDateTime,
+    ) -> (RowStatus, Value, Option<Value>) {
         let user = &snap.user;
         let current = user.per_user_mfa_state;
         let target = match op {
@@ -162,7 +173,12 @@ impl Plan {
         }
     }
 
-    fn add_settings(&mut self, snap: &UserSnapshot, o: UserSettingsOptions, now: time::OffsetDateTime) -> (RowStatus, Value, Option<Value>) {
+    fn add_settings(
+        &mut self,
+        snap: &UserSnapshot,
+        o: UserSettingsOptions,
+        now: time::OffsetDateTime,
+    ) -> (RowStatus, Value, Option<Value>) {
         let id = snap.user.id;
         let mut before = serde_json::Map::new();
         let mut after = serde_json::Map::new();

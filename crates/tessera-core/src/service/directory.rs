@@ -92,11 +92,19 @@ impl<S: Store> Tessera<S> {
         tx.insert_users(std::slice::from_ref(&new)).await.map_err(|e| conflict_to_exists(e, new.upn.as_str()))?;
         tx.insert_audit(&[created_audit(&draft, &new)]).await?;
         tx.commit().await?;
-        self.store.user(actor.tenant_id, &UserRef::Id(new.id)).await?.ok_or_else(|| CoreError::Internal("created user vanished".into()))
+        self.store
+            .user(actor.tenant_id, &UserRef::Id(new.id))
+            .await?
+            .ok_or_else(|| CoreError::Internal("created user vanished".into()))
     }
 
     /// Creates many users at once, all or nothing: one bad or duplicate row rejects the import.
-    pub async fn import_users(&self, actor: &Actor, rows: Vec<ImportRow>, dry_run: bool) -> Result<BulkReport, CoreError> {
+    pub async fn import_users(
+        &self,
+        actor: &Actor,
+        rows: Vec<ImportRow>,
+        dry_run: bool,
+    ) -> Result<BulkReport, CoreError> {
         if rows.is_empty() || rows.len() > MAX_IMPORT_ROWS {
             return Err(CoreError::Invalid(format!("an import takes 1-{MAX_IMPORT_ROWS} users, got {}", rows.len())));
         }
@@ -107,17 +115,24 @@ impl<S: Store> Tessera<S> {
             let upn = r.upn.clone();
             parsed.push((upn, r.parse(actor.tenant_id, now).await));
         }
-        let keys: Vec<UserRef> = parsed
-            .iter()
-            .filter_map(|(_, p)| p.as_ref().ok().map(|u| UserRef::Upn(u.upn.clone())))
-            .collect();
+        let keys: Vec<UserRef> =
+            parsed.iter().filter_map(|(_, p)| p.as_ref().ok().map(|u| UserRef::Upn(u.upn.clone()))).collect();
         let mut tx = self.store.begin().await?;
-        let existing: HashSet<String> = tx.snapshots(actor.tenant_id, &keys).await?.into_iter().map(|s| s.user.upn.key()).collect();
+        let existing: HashSet<String> =
+            tx.snapshots(actor.tenant_id, &keys).await?.into_iter().map(|s| s.user.upn.key()).collect();
         let draft = AuditDraft { actor, now };
         let mut seen = HashSet::new();
         let (mut results, mut users, mut audit) = (Vec::new(), Vec::new(), Vec::new());
         for (given, p) in parsed {
-            let mut row = BulkRow { user: given, id: None, upn: None, status: RowStatus::Changed, before: None, after: None, error: None };
+            let mut row = BulkRow {
+                user: given,
+                id: None,
+                upn: None,
+                status: RowStatus::Changed,
+                before: None,
+                after: None,
+                error: None,
+            };
             match p {
                 Err(e) => {
                     row.status = RowStatus::Invalid;
@@ -125,11 +140,17 @@ impl<S: Store> Tessera<S> {
                 }
                 Ok(u) if !actor.may(Action::CreateUser, TargetKind::of_roles(&u.roles)) => {
                     row.status = RowStatus::Forbidden;
-                    row.error = Some(RowError { code: "forbidden", message: "your role does not allow creating this user".into() });
+                    row.error = Some(RowError {
+                        code: "forbidden",
+                        message: "your role does not allow creating this user".into(),
+                    });
                 }
                 Ok(u) if existing.contains(&u.upn.key()) || !seen.insert(u.upn.key()) => {
                     row.status = RowStatus::Invalid;
-                    row.error = Some(RowError { code: "user_exists", message: format!("a user with UPN '{}' already exists", u.upn) });
+                    row.error = Some(RowError {
+                        code: "user_exists",
+                        message: format!("a user with UPN '{}' already exists", u.upn),
+                    });
                 }
                 Ok(u) => {
                     row.id = Some(u.id);
@@ -214,7 +235,12 @@ impl<S: Store> Tessera<S> {
     }
 
     /// Sets one user's per-user MFA state (the Graph `authentication/requirements` PATCH).
-    pub async fn set_mfa_state(&self, actor: &Actor, user: &str, state: PerUserMfaState) -> Result<PerUserMfaState, CoreError> {
+    pub async fn set_mfa_state(
+        &self,
+        actor: &Actor,
+        user: &str,
+        state: PerUserMfaState,
+    ) -> Result<PerUserMfaState, CoreError> {
         let rows = vec![BulkRequestRow { user: user.to_owned(), op: BulkOp::SetState(state) }];
         match self.bulk(actor, rows, false).await {
             Ok(_) => Ok(state),

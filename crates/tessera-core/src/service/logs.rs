@@ -75,7 +75,8 @@ impl<S: Store> Tessera<S> {
         if after != before {
             tx.put_settings(actor.tenant_id, &after).await?;
             let draft = AuditDraft { actor, now: self.now() };
-            tx.insert_audit(&[draft.record("settings.mfa.update", None, Some(json!(before)), Some(json!(after)))]).await?;
+            tx.insert_audit(&[draft.record("settings.mfa.update", None, Some(json!(before)), Some(json!(after)))])
+                .await?;
             tx.commit().await?;
         }
         Ok(after)

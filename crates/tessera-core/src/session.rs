@@ -1,0 +1,135 @@
+//! Browser sessions, throttling policies and registered methods: the values the sign-in
+//! services and their storage port share.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::ids::{TenantId, UserId};
+use crate::mfa::MethodKind;
+
+/// Where a browser session stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SessionStage {
+    /// Password accepted; the second factor is due.
+    MfaRequired,
+    /// Password accepted; a method must be registered first.
+    RegistrationRequired,
+    /// Fully signed in.
+    SignedIn,
+}
+
+impl SessionStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MfaRequired => "mfa",
+            Self::RegistrationRequired => "register",
+            Self::SignedIn => "signed_in",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::MfaRequired, Self::RegistrationRequired, Self::SignedIn].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A server-side session. The cookie holds a random token; only its SHA-256 is stored.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id_hash: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub stage: SessionStage,
+    /// The anti-CSRF token of this session's forms.
+    pub csrf: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    /// Absolute expiry.
+    pub expires_at: OffsetDateTime,
+    /// When the second factor was last given in this session (for "needs a fresh MFA").
+    pub mfa_at: Option<OffsetDateTime>,
+    pub mfa_method: Option<MethodKind>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// A TOTP secret being registered, encrypted.
+    pub pending_secret: Option<Vec<u8>>,
+}
+
+/// Attempts allowed per key within a window; past it, the key is locked until the window ends.
+#[derive(Clone, Copy, Debug)]
+pub struct ThrottlePolicy {
+    pub max_attempts: u32,
+    pub window: Duration,
+}
+
+/// What the store answered to one attempt.
+#[derive(Clone, Copy, Debug)]
+pub struct ThrottleState {
+    /// Attempts counted in the current window, this one included.
+    pub attempts: u32,
+    pub window_start: OffsetDateTime,
+}
+
+/// Sign-in limits and timeouts. Defaults are written in the README.
+#[derive(Clone, Copy, Debug)]
+pub struct SignInPolicy {
+    /// Wrong passwords per account (by tenant and UPN, known or not).
+    pub password_per_account: ThrottlePolicy,
+    /// Wrong passwords and codes per source IP.
+    pub per_ip: ThrottlePolicy,
+    /// Wrong second-factor codes per user.
+    pub code_per_account: ThrottlePolicy,
+    /// A signed-in session ends after this long without a request...
+    pub session_idle: Duration,
+    /// ...and this long after sign-in in any case.
+    pub session_absolute: Duration,
+    /// A half-done sign-in (waiting for MFA or registration) lasts this long.
+    pub pending_ttl: Duration,
+    /// Sensitive changes (new recovery codes) need a second factor given this recently.
+    pub fresh_mfa: Duration,
+}
+
+impl Default for SignInPolicy {
+    fn default() -> Self {
+        Self {
+            password_per_account: ThrottlePolicy { max_attempts: 10, window: Duration::minutes(15) },
+            per_ip: ThrottlePolicy { max_attempts: 100, window: Duration::minutes(15) },
+            code_per_account: ThrottlePolicy { max_attempts: 5, window: Duration::minutes(15) },
+            session_idle: Duration::hours(1),
+            session_absolute: Duration::hours(12),
+            pending_ttl: Duration::minutes(10),
+            fresh_mfa: Duration::minutes(10),
+        }
+    }
+}
+
+/// A registered method, as listed on the security info page.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodInfo {
+    pub id: uuid::Uuid,
+    pub kind: MethodKind,
+    pub label: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// A TOTP method with its encrypted secret.
+#[derive(Clone, Debug)]
+pub struct TotpMethod {
+    pub id: uuid::Uuid,
+    pub secret: Vec<u8>,
+}
+
+/// A method to add.
+#[derive(Clone, Debug)]
+pub struct NewMethod {
+    pub id: uuid::Uuid,
+    pub user_id: UserId,
+    pub kind: MethodKind,
+    pub label: Option<String>,
+    /// Encrypted secret, if the method has one.
+    pub secret: Option<Vec<u8>>,
+    pub created_at: OffsetDateTime,
+    /// The TOTP step already used (the registration code), so it cannot be replayed.
+    pub last_used_step: Option<i64>,
+}

@@ -1,0 +1,30 @@
+//! The store contract suite: every test runs against every available backend (SQLite always,
+//! PostgreSQL when `TESSERA_TEST_DATABASE_URL` is set), through the core services where the
+//! behaviour is a use case and through the `Store`/`StoreTx` ports where it is a storage
+//! property. Each test makes its own fresh databases, so they are order-independent.
+
+#[path = "contract/common.rs"]
+mod common;
+
+#[path = "contract/audit.rs"]
+mod audit;
+#[path = "contract/bulk.rs"]
+mod bulk;
+#[path = "contract/concurrency.rs"]
+mod concurrency;
+#[path = "contract/listing.rs"]
+mod listing;
+#[path = "contract/manage.rs"]
+mod manage;
+#[path = "contract/permissions.rs"]
+mod permissions;
+#[path = "contract/settings.rs"]
+mod settings;
+#[path = "contract/tenants.rs"]
+mod tenants;
+#[path = "contract/tokens.rs"]
+mod tokens;
+#[path = "contract/tx.rs"]
+mod tx;
+#[path = "contract/users.rs"]
+mod users;

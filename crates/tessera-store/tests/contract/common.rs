@@ -1,0 +1,217 @@
+//! The harness: a fake clock, a tenant with its Global Administrator on each backend, and
+//! helpers to create users, run bulk requests and take a fingerprint of everything stored.
+
+use std::sync::{Arc, Mutex};
+
+use tessera_core::CoreError;
+use tessera_core::access::{Actor, Role};
+use tessera_core::audit::{AuditQuery, AuditRecord};
+use tessera_core::ids::{CorrelationId, UserRef};
+use tessera_core::mfa::{BulkOp, BulkReport, PerUserMfaState};
+use tessera_core::ports::{Clock, Store};
+use tessera_core::service::{BulkRequestRow, ImportRow, NewUserInput, Tessera};
+use tessera_core::user::{Tenant, User, UserQuery};
+use tessera_store::SqlStore;
+use tessera_store::testing::{self, TestDb};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// The fake clock's starting time (whole seconds: the store keeps microseconds).
+pub const T0: OffsetDateTime = datetime!(2025-03-10 09:00:00 UTC);
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const SOURCE_IP: &str = "192.0.2.10";
+
+/// A clock the test sets and advances.
+pub struct FakeClock(Mutex<OffsetDateTime>);
+
+impl FakeClock {
+    pub fn new(t: OffsetDateTime) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(t)))
+    }
+    pub fn advance(&self, d: time::Duration) {
+        *self.0.lock().unwrap() += d;
+    }
+    pub fn get(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> OffsetDateTime {
+        self.get()
+    }
+}
+
+/// One backend with a fresh database holding tenant `contoso` and its Global Administrator.
+pub struct Env {
+    /// The backend's name, for assertion messages.
+    pub b: &'static str,
+    pub db: TestDb,
+    pub clock: Arc<FakeClock>,
+    pub svc: Tessera<SqlStore>,
+    pub tenant: Tenant,
+    pub admin: User,
+    pub ga: Actor,
+}
+
+/// Every available backend, each with a fresh `contoso` tenant.
+pub async fn envs() -> Vec<Env> {
+    let mut out = Vec::new();
+    for db in testing::all().await {
+        let clock = FakeClock::new(T0);
+        let svc = Tessera::new(db.store.clone(), clock.clone());
+        let b = db.name;
+        let (tenant, admin) = svc
+            .init_tenant("contoso", "admin@contoso.com", ADMIN_PASSWORD.into())
+            .await
+            .unwrap_or_else(|e| panic!("[{b}] init_tenant: {e}"));
+        let ga = actor(&admin);
+        out.push(Env { b, db, clock, svc, tenant, admin, ga });
+    }
+    out
+}
+
+/// An actor as `authenticate` would build it for `user`, with a fresh correlation id.
+pub fn actor(user: &User) -> Actor {
+    Actor {
+        tenant_id: user.tenant_id,
+        user_id: user.id,
+        upn: user.upn.clone(),
+        roles: user.roles.clone(),
+        source_ip: Some(SOURCE_IP.into()),
+        correlation_id: CorrelationId::new(),
+    }
+}
+
+pub fn input(upn: &str, roles: &[Role], password: Option<&str>) -> NewUserInput {
+    NewUserInput {
+        upn: upn.into(),
+        display_name: upn.split('@').next().unwrap().into(),
+        password: password.map(Into::into),
+        account_enabled: true,
+        roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+    }
+}
+
+/// Rows of one bulk operation on `users`.
+pub fn rows(op: BulkOp, users: &[&str]) -> Vec<BulkRequestRow> {
+    users.iter().map(|u| BulkRequestRow { user: (*u).to_owned(), op }).collect()
+}
+
+/// Unwraps a rejected bulk request's report.
+pub fn rejected(b: &str, r: Result<BulkReport, CoreError>) -> BulkReport {
+    match r {
+        Err(CoreError::BulkRejected(report)) => *report,
+        other => panic!("[{b}] expected BulkRejected, got {other:?}"),
+    }
+}
+
+impl Env {
+    pub fn store(&self) -> &SqlStore {
+        &self.db.store
+    }
+
+    /// Creates a user without password (cheap: no Argon2) as the Global Administrator.
+    pub async fn user(&self, upn: &str) -> User {
+        self.user_with(upn, &[], None).await
+    }
+
+    pub async fn user_with(&self, upn: &str, roles: &[Role], password: Option<&str>) -> User {
+        let b = self.b;
+        self.svc
+            .create_user(&self.ga, input(upn, roles, password))
+            .await
+            .unwrap_or_else(|e| panic!("[{b}] create {upn}: {e}"))
+    }
+
+    /// Creates many users without passwords in one import.
+    pub async fn import(&self, upns: &[String]) {
+        let b = self.b;
+        let rows: Vec<ImportRow> = upns.iter().map(|u| input(u, &[], None)).collect();
+        let report = self.svc.import_users(&self.ga, rows, false).await.unwrap_or_else(|e| panic!("[{b}] import: {e}"));
+        assert_eq!(report.summary.changed, upns.len(), "[{b}] import created every user");
+    }
+
+    /// A second tenant in the same database, with its own Global Administrator.
+    pub async fn other_tenant(&self, slug: &str) -> (Tenant, User, Actor) {
+        let b = self.b;
+        let (t, admin) = self
+            .svc
+            .init_tenant(slug, &format!("admin@{slug}.com"), ADMIN_PASSWORD.into())
+            .await
+            .unwrap_or_else(|e| panic!("[{b}] init {slug}: {e}"));
+        let a = actor(&admin);
+        (t, admin, a)
+    }
+
+    pub async fn get(&self, user: &str) -> Option<User> {
+        let r = UserRef::parse(user).unwrap();
+        self.store().user(self.tenant.id, &r).await.unwrap_or_else(|e| panic!("[{}] read {user}: {e}", self.b))
+    }
+
+    pub async fn state(&self, user: &str) -> PerUserMfaState {
+        self.get(user).await.unwrap_or_else(|| panic!("[{}] {user} exists", self.b)).per_user_mfa_state
+    }
+
+    /// Sets states as the Global Administrator.
+    pub async fn set_states(&self, states: &[(&str, PerUserMfaState)]) {
+        let rows = states.iter().map(|(u, s)| BulkRequestRow { user: (*u).into(), op: BulkOp::SetState(*s) }).collect();
+        self.svc.bulk(&self.ga, rows, false).await.unwrap_or_else(|e| panic!("[{}] set states: {e}", self.b));
+    }
+
+    /// The whole audit log of `contoso`, newest first, read through the store directly.
+    pub async fn audit_all(&self) -> Vec<AuditRecord> {
+        audit_of(self.b, self.store(), self.tenant.id).await
+    }
+
+    /// Everything stored about the tenant's users, plus the audit count: two equal
+    /// fingerprints mean nothing changed.
+    pub async fn fingerprint(&self) -> String {
+        let b = self.b;
+        let mut out = String::new();
+        let mut after = None;
+        loop {
+            let q =
+                UserQuery { tenant_id: self.tenant.id, state: None, search: None, limit: 500, after: after.clone() };
+            let page = self.store().list_users(&q).await.unwrap_or_else(|e| panic!("[{b}] list: {e}"));
+            for u in &page.items {
+                let rows = testing::user_rows(self.store(), u.id).await;
+                out.push_str(&format!(
+                    "{} {} enabled={} {:?} {:?} {:?}\n",
+                    u.upn, u.per_user_mfa_state, u.account_enabled, u.methods, u.roles, rows
+                ));
+            }
+            match page.next {
+                Some(_) => after = page.items.last().map(|u| u.upn.key()),
+                None => break,
+            }
+        }
+        let settings = self.store().settings(self.tenant.id).await.unwrap();
+        out.push_str(&format!("settings {settings:?}\naudit {}\n", self.audit_all().await.len()));
+        out
+    }
+}
+
+/// A tenant's whole audit log, newest first, through the store port.
+pub async fn audit_of(b: &str, store: &SqlStore, tenant: tessera_core::ids::TenantId) -> Vec<AuditRecord> {
+    let mut all = Vec::new();
+    let mut before_id = None;
+    loop {
+        let q = AuditQuery {
+            tenant_id: tenant,
+            since: None,
+            until: None,
+            actor: None,
+            target: None,
+            action: None,
+            limit: 500,
+            before_id,
+        };
+        let page = store.audit(&q).await.unwrap_or_else(|e| panic!("[{b}] audit: {e}"));
+        before_id = page.items.last().map(|r| r.id);
+        all.extend(page.items);
+        if page.next.is_none() {
+            return all;
+        }
+    }
+}
