@@ -54,6 +54,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn begin(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
 
     fn tenant_by_slug(&self, slug: &TenantSlug) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
+    fn tenant_slug(&self, tenant: TenantId) -> impl Future<Output = StoreResult<Option<String>>> + Send;
     fn user(&self, tenant: TenantId, user: &UserRef) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Looks a user up by lower-cased UPN, with the password hash.
     fn credential(

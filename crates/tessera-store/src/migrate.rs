@@ -12,6 +12,11 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
     "0001_init",
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/postgres/0001_init.sql"),
+), (
+    2,
+    "0002_signin",
+    include_str!("../migrations/sqlite/0002_signin.sql"),
+    include_str!("../migrations/postgres/0002_signin.sql"),
 )];
 
 pub(crate) async fn run(store: &SqlStore) -> Result<(), StoreError> {

@@ -210,6 +210,14 @@ impl Store for SqlStore {
         fetch_tenant(&mut *self.conn().await?, slug).await
     }
 
+    async fn tenant_slug(&self, tenant: TenantId) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT slug FROM tenants WHERE id = $1")
+            .bind(tenant.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_err)
+    }
+
     async fn user(&self, tenant: TenantId, user: &UserRef) -> StoreResult<Option<User>> {
         Ok(fetch_user(&mut *self.conn().await?, tenant, user).await?.map(|(u, _)| u))
     }

@@ -25,7 +25,7 @@ pub(crate) async fn begin(store: &SqlStore) -> StoreResult<Transaction<'static, 
 }
 
 pub struct SqlTx {
-    tx: Transaction<'static, Any>,
+    pub(crate) tx: Transaction<'static, Any>,
     backend: Backend,
     /// Tenants whose row this transaction has locked (PostgreSQL), see [`SqlTx::lock_tenant`].
     locked: Vec<TenantId>,
@@ -183,6 +183,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn delete_methods(&mut self, ids: &[UserId]) -> StoreResult<()> {
+        self.for_ids(|_| "DELETE FROM recovery_codes WHERE user_id IN".into(), &[], ids).await?;
         self.for_ids(|_| "DELETE FROM auth_methods WHERE user_id IN".into(), &[], ids).await
     }
 

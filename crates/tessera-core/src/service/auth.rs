@@ -11,7 +11,6 @@ use crate::error::{CoreError, StoreError};
 use crate::ids::{AuditId, DisplayName, TenantId, TenantSlug, Upn, UserId};
 use crate::password::{self, Password};
 use crate::ports::{ApiToken, Store, StoreTx};
-use crate::signin::{Decision, MfaRequiredBy, SignInFacts, SignInRecord, decide};
 use crate::user::{NewUser, Tenant, User};
 
 /// A freshly issued bearer token. The token itself is returned once and stored only hashed.
@@ -110,94 +109,8 @@ impl<S: Store> Tessera<S> {
         Ok((tenant, user))
     }
 
-    /// `POST /auth/token`: password (and, later, the second factor) for a bearer token. Every
-    /// attempt is written to the sign-in log. Failures do not tell whether the user exists, and
-    /// an unknown user costs one Argon2 verification like a known one.
-    pub async fn issue_token(
-        &self,
-        tenant: &str,
-        upn: &str,
-        password: String,
-        otp: Option<String>,
-        ctx: &RequestCtx,
-    ) -> Result<IssuedToken, CoreError> {
-        let tenant = match TenantSlug::parse(tenant) {
-            Ok(slug) => self.store.tenant_by_slug(&slug).await?,
-            Err(_) => None,
-        };
-        let upn_key = upn.trim().to_lowercase();
-        let credential = match (&tenant, Upn::parse(upn)) {
-            (Some(t), Ok(u)) => self.store.credential(t.id, &u.key()).await?,
-            _ => None,
-        };
-        let phc = credential
-            .as_ref()
-            .and_then(|c| c.password_hash.clone())
-            .unwrap_or_else(|| password::dummy_hash().to_owned());
-        let pw = Password::for_verification(password);
-        let password_ok = blocking(move || password::verify(&pw, &phc)).await?;
-
-        let mut record = SignInRecord {
-            id: uuid::Uuid::now_v7(),
-            tenant_id: tenant
-                .as_ref()
-                .map(|t| t.id)
-                .unwrap_or_else(|| TenantId::parse("00000000-0000-0000-0000-000000000000").expect("nil uuid")),
-            time: self.now(),
-            user_id: credential.as_ref().map(|c| c.user.id),
-            upn: upn_key,
-            source_ip: ctx.source_ip.clone(),
-            user_agent: ctx.user_agent.clone(),
-            client: "api".into(),
-            result: "failure".into(),
-            failure_reason: None,
-            mfa_required_by: MfaRequiredBy::None,
-            mfa_method: None,
-        };
-        let outcome =
-            self.token_outcome(credential.as_ref().map(|c| &c.user), password_ok, otp.as_deref(), &mut record).await;
-        if tenant.is_some() {
-            self.store.insert_signin(&record).await?;
-        }
-        outcome
-    }
-
-    async fn token_outcome(
-        &self,
-        user: Option<&User>,
-        password_ok: bool,
-        otp: Option<&str>,
-        record: &mut SignInRecord,
-    ) -> Result<IssuedToken, CoreError> {
-        let Some(user) = user.filter(|_| password_ok) else {
-            record.failure_reason = Some("invalid_credentials".into());
-            return Err(CoreError::InvalidCredentials);
-        };
-        let settings = self.store.settings(user.tenant_id).await?;
-        let usable: Vec<_> = user.methods.iter().copied().filter(|m| settings.allowed_methods.contains(m)).collect();
-        let (decision, required_by) = decide(&SignInFacts {
-            account_enabled: user.account_enabled,
-            state: user.per_user_mfa_state,
-            usable_methods: &usable,
-        });
-        record.mfa_required_by = required_by;
-        match decision {
-            Decision::Allow => {}
-            Decision::Block { reason } => {
-                record.failure_reason = Some(reason.into());
-                return Err(CoreError::AccountDisabled);
-            }
-            Decision::RequireRegistration => {
-                record.failure_reason = Some("mfa_registration_required".into());
-                return Err(CoreError::MfaRegistrationRequired);
-            }
-            Decision::RequireMfa { .. } => {
-                // Second-factor verification arrives with the sign-in issue; until then no
-                // code can satisfy it.
-                record.failure_reason = Some(if otp.is_some() { "invalid_otp" } else { "mfa_required" }.into());
-                return Err(CoreError::MfaRequired);
-            }
-        }
+    /// Issues a bearer token for `user`, stored only as its hash.
+    pub(crate) async fn create_api_token(&self, user: &User) -> Result<IssuedToken, CoreError> {
         let access_token = random_token()?;
         let now = self.now();
         let token = ApiToken {
@@ -210,7 +123,6 @@ impl<S: Store> Tessera<S> {
         let mut tx = self.store.begin().await?;
         tx.insert_api_token(&token).await?;
         tx.commit().await?;
-        record.result = "success".into();
         Ok(IssuedToken { access_token, expires_in: self.token_ttl.whole_seconds() })
     }
 

@@ -5,12 +5,15 @@ mod auth;
 mod bulk;
 mod directory;
 mod logs;
+mod signin;
 
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::access::Actor;
+use crate::crypto::{DataKey, Keyring};
+use crate::session::SignInPolicy;
 use crate::audit::AuditRecord;
 use crate::error::CoreError;
 use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
@@ -20,6 +23,7 @@ pub use auth::IssuedToken;
 pub use bulk::BulkRequestRow;
 pub use directory::{ImportRow, NewUserInput, decode_cursor, encode_cursor};
 pub use logs::LogFilter;
+pub use signin::{Client, PendingTotp, RECOVERY_CODES, SecurityInfo, SessionView, Started};
 
 /// Where a request came from.
 #[derive(Clone, Debug, Default)]
@@ -33,19 +37,51 @@ pub struct Tessera<S: Store> {
     store: S,
     clock: Arc<dyn Clock>,
     token_ttl: Duration,
+    policy: SignInPolicy,
+    keyring: Arc<Keyring>,
 }
 
 impl<S: Store> Clone for Tessera<S> {
     fn clone(&self) -> Self {
-        Self { store: self.store.clone(), clock: self.clock.clone(), token_ttl: self.token_ttl }
+        Self {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            token_ttl: self.token_ttl,
+            policy: self.policy,
+            keyring: self.keyring.clone(),
+        }
     }
 }
 
 impl<S: Store> Tessera<S> {
     pub const DEFAULT_TOKEN_TTL: Duration = Duration::hours(1);
 
+    /// Services over `store`. Secrets at rest are encrypted with a key made up for this
+    /// process only: a server that keeps data across restarts must call [`Tessera::with_keyring`]
+    /// with its persisted key (`tessera serve` does).
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, token_ttl: Self::DEFAULT_TOKEN_TTL }
+        let ephemeral = DataKey::generate_bytes().and_then(|k| DataKey::from_bytes(&k)).expect("OS randomness");
+        Self {
+            store,
+            clock,
+            token_ttl: Self::DEFAULT_TOKEN_TTL,
+            policy: SignInPolicy::default(),
+            keyring: Arc::new(Keyring::new(ephemeral, Vec::new())),
+        }
+    }
+
+    pub fn with_keyring(mut self, keyring: Arc<Keyring>) -> Self {
+        self.keyring = keyring;
+        self
+    }
+
+    pub fn with_policy(mut self, policy: SignInPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn policy(&self) -> &SignInPolicy {
+        &self.policy
     }
 
     pub fn with_token_ttl(mut self, ttl: Duration) -> Self {

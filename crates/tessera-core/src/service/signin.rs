@@ -1,0 +1,643 @@
+//! Interactive sign-in: password, the sign-in decision, the second factor (TOTP with replay
+//! protection, recovery codes), registration ("proof-up"), sessions, throttling and lockout,
+//! and the sign-in log. The API token endpoint goes through the same password and
+//! second-factor checks.
+
+use base64::Engine;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::{AuditDraft, IssuedToken, RequestCtx, Tessera, blocking, new_correlation_id};
+use crate::access::Actor;
+use crate::auth_ports::{AuthStore, AuthTx};
+use crate::error::CoreError;
+use crate::ids::{TenantId, TenantSlug, Upn, UserRef};
+use crate::mfa::MethodKind;
+use crate::password::{self, Password};
+use crate::ports::{Store, StoreTx};
+use crate::session::{NewMethod, Session, SessionStage, ThrottlePolicy};
+use crate::signin::{Decision, MfaRequiredBy, SignInFacts, SignInRecord, decide};
+use crate::totp::{TotpCode, TotpSecret};
+use crate::user::User;
+
+pub const RECOVERY_CODES: usize = 10;
+const RECOVERY_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// Which door a sign-in came through, as the sign-in log names it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Client {
+    Browser,
+    Api,
+}
+
+impl Client {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Browser => "browser",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// A session just created or rotated: the cookie value (returned once) and the session.
+pub struct Started {
+    pub token: String,
+    pub session: Session,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Started(***, {:?})", self.session.stage)
+    }
+}
+
+/// A TOTP secret offered for registration.
+pub struct PendingTotp {
+    pub secret_base32: String,
+    pub otpauth_uri: String,
+    pub account: String,
+}
+
+/// What the security info page shows.
+pub struct SecurityInfo {
+    pub user: User,
+    pub methods: Vec<crate::session::MethodInfo>,
+    pub recovery_codes_left: u32,
+    pub sessions: Vec<SessionView>,
+    pub totp_allowed: bool,
+}
+
+/// A session as listed to its user or an admin (never its token).
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// A short, non-secret reference to the session.
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub stage: &'static str,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl From<&Session> for SessionView {
+    fn from(s: &Session) -> Self {
+        Self {
+            id: s.id_hash.chars().take(12).collect(),
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+            stage: s.stage.as_str(),
+            source_ip: s.source_ip.clone(),
+            user_agent: s.user_agent.clone(),
+        }
+    }
+}
+
+pub(crate) fn random_token(bytes: usize) -> Result<String, CoreError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| CoreError::Internal(format!("randomness: {e}")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
+}
+
+pub(crate) fn sha256_b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(data))
+}
+
+fn recovery_code_hash(user: crate::ids::UserId, code: &str) -> String {
+    let normalized: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    sha256_b64(format!("{user}:{normalized}").as_bytes())
+}
+
+fn new_recovery_codes() -> Result<Vec<String>, CoreError> {
+    (0..RECOVERY_CODES)
+        .map(|_| {
+            let mut b = [0u8; 10];
+            getrandom::fill(&mut b).map_err(|e| CoreError::Internal(format!("randomness: {e}")))?;
+            let s: String = b.iter().map(|x| RECOVERY_ALPHABET[(x & 31) as usize] as char).collect();
+            Ok(format!("{}-{}", &s[..5], &s[5..]))
+        })
+        .collect()
+}
+
+fn self_actor(user: &User, ctx_ip: Option<String>) -> Actor {
+    Actor {
+        tenant_id: user.tenant_id,
+        user_id: user.id,
+        upn: user.upn.clone(),
+        roles: user.roles.clone(),
+        source_ip: ctx_ip,
+        correlation_id: new_correlation_id(),
+    }
+}
+
+impl<S> Tessera<S>
+where
+    S: Store + AuthStore,
+    S::Tx: AuthTx,
+{
+    /// Counts an attempt on `key`; refuses it when the key is over its limit.
+    async fn throttle(&self, key: &str, policy: &ThrottlePolicy) -> Result<(), CoreError> {
+        let now = self.now();
+        let st = self.store.throttle_hit(key, now, policy).await?;
+        if st.attempts > policy.max_attempts {
+            let retry_after_secs = (st.window_start + policy.window - now).whole_seconds().max(1);
+            return Err(CoreError::TooManyAttempts { retry_after_secs });
+        }
+        Ok(())
+    }
+
+    fn ip_key(ctx: &RequestCtx) -> Option<String> {
+        ctx.source_ip.as_ref().map(|ip| format!("ip:{ip}"))
+    }
+
+    fn record(&self, tenant: TenantId, user: Option<&User>, upn: &str, ctx: &RequestCtx, client: Client) -> SignInRecord {
+        SignInRecord {
+            id: uuid::Uuid::now_v7(),
+            tenant_id: tenant,
+            time: self.now(),
+            user_id: user.map(|u| u.id),
+            upn: upn.trim().to_lowercase(),
+            source_ip: ctx.source_ip.clone(),
+            user_agent: ctx.user_agent.clone(),
+            client: client.as_str().into(),
+            result: "failure".into(),
+            failure_reason: None,
+            mfa_required_by: MfaRequiredBy::None,
+            mfa_method: None,
+        }
+    }
+
+    async fn log(&self, rec: &mut SignInRecord, result: &str, reason: Option<&str>) -> Result<(), CoreError> {
+        rec.result = result.into();
+        rec.failure_reason = reason.map(Into::into);
+        Ok(self.store.insert_signin(rec).await?)
+    }
+
+    /// The password step, shared by the browser and the API: throttling per account and per
+    /// IP (checked and counted atomically before the hash is even computed), one Argon2
+    /// verification whether or not the user exists, then the sign-in decision.
+    pub(crate) async fn check_password(
+        &self,
+        tenant: &str,
+        upn: &str,
+        password: String,
+        ctx: &RequestCtx,
+        client: Client,
+    ) -> Result<(User, Decision, SignInRecord), CoreError> {
+        let tenant = match TenantSlug::parse(tenant) {
+            Ok(slug) => self.store.tenant_by_slug(&slug).await?,
+            Err(_) => None,
+        };
+        let upn_key = upn.trim().to_lowercase();
+        let account_key = format!("pw:{}:{upn_key}", tenant.as_ref().map(|t| t.id.to_string()).unwrap_or_default());
+        let ip_key = Self::ip_key(ctx);
+        let limited = async {
+            if let Some(k) = &ip_key {
+                self.throttle(k, &self.policy.per_ip).await?;
+            }
+            self.throttle(&account_key, &self.policy.password_per_account).await
+        }
+        .await;
+        let credential = match (&tenant, Upn::parse(upn)) {
+            (Some(t), Ok(u)) => self.store.credential(t.id, &u.key()).await?,
+            _ => None,
+        };
+        let user = credential.as_ref().map(|c| c.user.clone());
+        let mut rec = tenant.as_ref().map(|t| self.record(t.id, user.as_ref(), upn, ctx, client));
+        if let Err(e) = limited {
+            if let Some(r) = rec.as_mut() {
+                self.log(r, "failure", Some("locked_out")).await?;
+            }
+            return Err(e);
+        }
+        let phc = credential.and_then(|c| c.password_hash).unwrap_or_else(|| password::dummy_hash().to_owned());
+        let pw = Password::for_verification(password);
+        let ok = blocking(move || password::verify(&pw, &phc)).await?;
+        let (user, mut rec) = match (user, rec, ok) {
+            (Some(user), Some(rec), true) => (user, rec),
+            (_, mut rec, _) => {
+                if let Some(r) = rec.as_mut() {
+                    self.log(r, "failure", Some("invalid_credentials")).await?;
+                }
+                return Err(CoreError::InvalidCredentials);
+            }
+        };
+        self.store.throttle_clear(&account_key).await?;
+        if let Some(k) = &ip_key {
+            self.store.throttle_release(k).await?;
+        }
+        let settings = self.store.settings(user.tenant_id).await?;
+        let usable: Vec<_> = user.methods.iter().copied().filter(|m| settings.allowed_methods.contains(m)).collect();
+        let (decision, required_by) = decide(&SignInFacts {
+            account_enabled: user.account_enabled,
+            state: user.per_user_mfa_state,
+            usable_methods: &usable,
+        });
+        rec.mfa_required_by = required_by;
+        if let Decision::Block { reason } = decision {
+            self.log(&mut rec, "failure", Some(reason)).await?;
+            return Err(CoreError::AccountDisabled);
+        }
+        Ok((user, decision, rec))
+    }
+
+    /// Checks a second factor for `user`: a TOTP code (a step already used is refused,
+    /// atomically, also across server processes) or an unused recovery code. Throttled per
+    /// user and per IP.
+    pub(crate) async fn check_second_factor(&self, user: &User, code: &str, ctx: &RequestCtx) -> Result<MethodKind, CoreError> {
+        let code_key = format!("code:{}", user.id);
+        let ip_key = Self::ip_key(ctx);
+        if let Some(k) = &ip_key {
+            self.throttle(k, &self.policy.per_ip).await?;
+        }
+        self.throttle(&code_key, &self.policy.code_per_account).await?;
+        let now = self.now();
+        let method = match TotpCode::parse(code) {
+            Ok(code) => {
+                let mut accepted = false;
+                for m in self.store.totp_methods(user.id).await? {
+                    let secret = TotpSecret::from_bytes(self.keyring.decrypt(&m.secret, m.id.as_bytes())?.to_vec());
+                    if let Some(step) = secret.verify(&code, now)
+                        && self.store.consume_totp_step(m.id, step, now).await?
+                    {
+                        accepted = true;
+                        break;
+                    }
+                }
+                accepted.then_some(MethodKind::Totp)
+            }
+            Err(_) => self
+                .store
+                .consume_recovery_code(user.id, &recovery_code_hash(user.id, code), now)
+                .await?
+                .then_some(MethodKind::RecoveryCode),
+        };
+        let method = method.ok_or(CoreError::InvalidCode)?;
+        self.store.throttle_clear(&code_key).await?;
+        if let Some(k) = &ip_key {
+            self.store.throttle_release(k).await?;
+        }
+        Ok(method)
+    }
+
+    fn new_session(&self, user: &User, stage: SessionStage, ctx_ip: Option<String>, ua: Option<String>) -> Result<Started, CoreError> {
+        let token = random_token(32)?;
+        let now = self.now();
+        let ttl = if stage == SessionStage::SignedIn { self.policy.session_absolute } else { self.policy.pending_ttl };
+        let session = Session {
+            id_hash: sha256_b64(token.as_bytes()),
+            tenant_id: user.tenant_id,
+            user_id: user.id,
+            stage,
+            csrf: random_token(24)?,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + ttl,
+            mfa_at: None,
+            mfa_method: None,
+            source_ip: ctx_ip,
+            user_agent: ua,
+            pending_secret: None,
+        };
+        Ok(Started { token, session })
+    }
+
+    /// Moves a session to a new id (and stage): the id always changes at sign-in.
+    async fn rotate(&self, old: &Session, stage: SessionStage, mfa: Option<MethodKind>) -> Result<Started, CoreError> {
+        let token = random_token(32)?;
+        let now = self.now();
+        let mut s = old.clone();
+        s.id_hash = sha256_b64(token.as_bytes());
+        s.csrf = random_token(24)?;
+        s.last_seen_at = now;
+        s.pending_secret = None;
+        if old.stage != SessionStage::SignedIn && stage == SessionStage::SignedIn {
+            s.created_at = now;
+            s.expires_at = now + self.policy.session_absolute;
+        }
+        s.stage = stage;
+        if let Some(m) = mfa {
+            s.mfa_at = Some(now);
+            s.mfa_method = Some(m);
+        }
+        self.store.replace_session(&old.id_hash, &s).await?;
+        Ok(Started { token, session: s })
+    }
+
+    /// Browser sign-in with UPN and password. The new session is signed in, or waits for the
+    /// second factor or for registration.
+    pub async fn sign_in_password(&self, tenant: &str, upn: &str, password: String, ctx: &RequestCtx) -> Result<Started, CoreError> {
+        let (user, decision, mut rec) = self.check_password(tenant, upn, password, ctx, Client::Browser).await?;
+        let stage = match decision {
+            Decision::Allow => SessionStage::SignedIn,
+            Decision::RequireMfa { .. } => SessionStage::MfaRequired,
+            Decision::RequireRegistration => SessionStage::RegistrationRequired,
+            Decision::Block { .. } => return Err(CoreError::AccountDisabled),
+        };
+        let started = self.new_session(&user, stage, ctx.source_ip.clone(), ctx.user_agent.clone())?;
+        self.store.insert_session(&started.session).await?;
+        match stage {
+            SessionStage::SignedIn => self.log(&mut rec, "success", None).await?,
+            SessionStage::MfaRequired => self.log(&mut rec, "interrupted", Some("mfa_required")).await?,
+            SessionStage::RegistrationRequired => self.log(&mut rec, "interrupted", Some("mfa_registration_required")).await?,
+        }
+        Ok(started)
+    }
+
+    /// The session behind a cookie, if it is still valid (absolute and idle timeouts).
+    pub async fn current_session(&self, token: &str) -> Result<Option<Session>, CoreError> {
+        let Some(mut s) = self.store.session(&sha256_b64(token.as_bytes())).await? else { return Ok(None) };
+        let now = self.now();
+        let idle_over = s.stage == SessionStage::SignedIn && s.last_seen_at + self.policy.session_idle <= now;
+        if s.expires_at <= now || idle_over {
+            self.store.delete_session(&s.id_hash).await?;
+            return Ok(None);
+        }
+        if now - s.last_seen_at > time::Duration::minutes(1) {
+            s.last_seen_at = now;
+            self.store.update_session(&s).await?;
+        }
+        Ok(Some(s))
+    }
+
+    async fn session_user(&self, token: &str) -> Result<(Session, User), CoreError> {
+        let s = self.current_session(token).await?.ok_or(CoreError::Unauthorized)?;
+        let user = self
+            .store
+            .user(s.tenant_id, &UserRef::Id(s.user_id))
+            .await?
+            .filter(|u| u.account_enabled)
+            .ok_or(CoreError::Unauthorized)?;
+        Ok((s, user))
+    }
+
+    /// The second factor of a browser sign-in (or a step-up in a signed-in session).
+    pub async fn verify_mfa(&self, token: &str, code: &str, ctx: &RequestCtx) -> Result<Started, CoreError> {
+        let (s, user) = self.session_user(token).await?;
+        if s.stage == SessionStage::RegistrationRequired {
+            return Err(CoreError::MfaRegistrationRequired);
+        }
+        let mut rec = self.record(user.tenant_id, Some(&user), user.upn.as_str(), ctx, Client::Browser);
+        rec.mfa_required_by = MfaRequiredBy::PerUserState;
+        let is_sign_in = s.stage == SessionStage::MfaRequired;
+        match self.check_second_factor(&user, code, ctx).await {
+            Ok(method) => {
+                let started = self.rotate(&s, SessionStage::SignedIn, Some(method)).await?;
+                if is_sign_in {
+                    rec.mfa_method = Some(method);
+                    self.log(&mut rec, "success", None).await?;
+                }
+                Ok(started)
+            }
+            Err(e) => {
+                let reason = if matches!(e, CoreError::TooManyAttempts { .. }) { "locked_out" } else { "invalid_code" };
+                self.log(&mut rec, "failure", Some(reason)).await?;
+                Err(e)
+            }
+        }
+    }
+
+    fn needs_fresh_mfa(&self, s: &Session, user: &User) -> bool {
+        !user.methods.is_empty() && s.mfa_at.is_none_or(|t| t + self.policy.fresh_mfa <= self.now())
+    }
+
+    /// Offers a new TOTP secret to register (the same one again until it is confirmed).
+    pub async fn begin_totp_registration(&self, token: &str) -> Result<PendingTotp, CoreError> {
+        let (mut s, user) = self.session_user(token).await?;
+        if s.stage == SessionStage::MfaRequired {
+            return Err(CoreError::MfaRequired);
+        }
+        if s.stage == SessionStage::SignedIn && self.needs_fresh_mfa(&s, &user) {
+            return Err(CoreError::FreshMfaRequired);
+        }
+        let settings = self.store.settings(user.tenant_id).await?;
+        if !settings.allowed_methods.contains(&MethodKind::Totp) {
+            return Err(CoreError::Forbidden("your organisation does not allow authenticator apps".into()));
+        }
+        let aad = format!("pending:{}", user.id);
+        let secret = match &s.pending_secret {
+            Some(blob) => TotpSecret::from_bytes(self.keyring.decrypt(blob, aad.as_bytes())?.to_vec()),
+            None => {
+                let secret = TotpSecret::generate()?;
+                s.pending_secret = Some(self.keyring.encrypt(secret.as_bytes(), aad.as_bytes())?);
+                self.store.update_session(&s).await?;
+                secret
+            }
+        };
+        let tenant_slug = self.tenant_slug(user.tenant_id).await?;
+        let issuer = format!("Tessera ({tenant_slug})");
+        Ok(PendingTotp {
+            secret_base32: secret.base32(),
+            otpauth_uri: secret.otpauth_uri(&issuer, user.upn.as_str()),
+            account: user.upn.to_string(),
+        })
+    }
+
+    async fn tenant_slug(&self, tenant: TenantId) -> Result<String, CoreError> {
+        Ok(self.store.tenant_slug(tenant).await?.unwrap_or_default())
+    }
+
+    /// Confirms the pending TOTP secret with a code from the app. Creates the method (and,
+    /// the first time, ten recovery codes, returned once); an enabled user becomes enforced.
+    pub async fn finish_totp_registration(
+        &self,
+        token: &str,
+        code: &str,
+        label: Option<String>,
+        ctx: &RequestCtx,
+    ) -> Result<(Started, Vec<String>), CoreError> {
+        let (s, user) = self.session_user(token).await?;
+        let blob = s.pending_secret.clone().ok_or_else(|| CoreError::Invalid("start the registration again".into()))?;
+        let secret = TotpSecret::from_bytes(self.keyring.decrypt(&blob, format!("pending:{}", user.id).as_bytes())?.to_vec());
+        let code_key = format!("code:{}", user.id);
+        self.throttle(&code_key, &self.policy.code_per_account).await?;
+        let now = self.now();
+        let step = TotpCode::parse(code).ok().and_then(|c| secret.verify(&c, now)).ok_or(CoreError::InvalidCode)?;
+        self.store.throttle_clear(&code_key).await?;
+
+        let method_id = uuid::Uuid::now_v7();
+        let label = label.map(|l| l.trim().chars().take(64).collect::<String>()).filter(|l| !l.is_empty());
+        let method = NewMethod {
+            id: method_id,
+            user_id: user.id,
+            kind: MethodKind::Totp,
+            label: Some(label.unwrap_or_else(|| "Authenticator app".into())),
+            secret: Some(self.keyring.encrypt(secret.as_bytes(), method_id.as_bytes())?),
+            created_at: now,
+            last_used_step: Some(step),
+        };
+        let actor = self_actor(&user, ctx.source_ip.clone());
+        let draft = AuditDraft { actor: &actor, now };
+        let target = Some((user.id, user.upn.as_str()));
+        let mut audit = vec![draft.record("user.method.register", target, None, Some(json!({ "kind": "totp", "label": method.label })))];
+        let codes = if self.store.recovery_codes_left(user.id).await? == 0 { new_recovery_codes()? } else { Vec::new() };
+        let mut tx = self.store.begin().await?;
+        tx.insert_method(&method).await?;
+        if !codes.is_empty() {
+            let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(user.id, c)).collect();
+            tx.replace_recovery_codes(user.id, &hashes, now).await?;
+            audit.push(draft.record("user.recoveryCodes.create", target, None, Some(json!({ "count": codes.len() }))));
+        }
+        let after = user.per_user_mfa_state.after_registration();
+        if after != user.per_user_mfa_state {
+            tx.set_mfa_state(&[user.id], after).await?;
+            audit.push(draft.record(
+                "user.mfa.enforce",
+                target,
+                Some(json!(user.per_user_mfa_state.as_str())),
+                Some(json!({ "state": after.as_str(), "reason": "registered a method" })),
+            ));
+        }
+        tx.insert_audit(&audit).await?;
+        tx.commit().await?;
+
+        let was_sign_in = s.stage == SessionStage::RegistrationRequired;
+        let started = self.rotate(&s, SessionStage::SignedIn, Some(MethodKind::Totp)).await?;
+        if was_sign_in {
+            let mut rec = self.record(user.tenant_id, Some(&user), user.upn.as_str(), ctx, Client::Browser);
+            rec.mfa_required_by = MfaRequiredBy::PerUserState;
+            rec.mfa_method = Some(MethodKind::Totp);
+            self.log(&mut rec, "success", Some("registered")).await?;
+        }
+        Ok((started, codes))
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<(), CoreError> {
+        Ok(self.store.delete_session(&sha256_b64(token.as_bytes())).await?)
+    }
+
+    pub async fn security_info(&self, token: &str) -> Result<SecurityInfo, CoreError> {
+        let (_, user) = self.session_user(token).await?;
+        let settings = self.store.settings(user.tenant_id).await?;
+        let now = self.now();
+        let sessions = self
+            .store
+            .user_sessions(user.id)
+            .await?
+            .iter()
+            .filter(|s| s.expires_at > now && s.stage == SessionStage::SignedIn)
+            .map(SessionView::from)
+            .collect();
+        Ok(SecurityInfo {
+            methods: self.store.methods(user.id).await?,
+            recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
+            sessions,
+            totp_allowed: settings.allowed_methods.contains(&MethodKind::Totp),
+            user,
+        })
+    }
+
+    /// Deletes one of the signed-in user's methods (needs a fresh second factor).
+    pub async fn delete_my_method(&self, token: &str, method: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
+        let (s, user) = self.session_user(token).await?;
+        if s.stage != SessionStage::SignedIn {
+            return Err(CoreError::Unauthorized);
+        }
+        if self.needs_fresh_mfa(&s, &user) {
+            return Err(CoreError::FreshMfaRequired);
+        }
+        let id = uuid::Uuid::parse_str(method).map_err(|_| CoreError::NotFound("method".into()))?;
+        let actor = self_actor(&user, ctx.source_ip.clone());
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_method(user.id, id).await? {
+            return Err(CoreError::NotFound("method".into()));
+        }
+        let draft = AuditDraft { actor: &actor, now: self.now() };
+        tx.insert_audit(&[draft.record("user.method.delete", Some((user.id, user.upn.as_str())), Some(json!({ "id": id })), None)])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the user's recovery codes by ten new ones (needs a fresh second factor).
+    pub async fn regenerate_recovery_codes(&self, token: &str, ctx: &RequestCtx) -> Result<Vec<String>, CoreError> {
+        let (s, user) = self.session_user(token).await?;
+        if s.stage != SessionStage::SignedIn {
+            return Err(CoreError::Unauthorized);
+        }
+        if self.needs_fresh_mfa(&s, &user) || !user.methods.iter().any(|m| *m != MethodKind::RecoveryCode) {
+            return Err(CoreError::FreshMfaRequired);
+        }
+        let codes = new_recovery_codes()?;
+        let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(user.id, c)).collect();
+        let actor = self_actor(&user, ctx.source_ip.clone());
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.replace_recovery_codes(user.id, &hashes, now).await?;
+        let draft = AuditDraft { actor: &actor, now };
+        tx.insert_audit(&[draft.record(
+            "user.recoveryCodes.regenerate",
+            Some((user.id, user.upn.as_str())),
+            None,
+            Some(json!({ "count": codes.len() })),
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// An admin's view of a user's sessions.
+    pub async fn user_sessions(&self, actor: &Actor, user: &str) -> Result<Vec<SessionView>, CoreError> {
+        let u = self.get_user(actor, user).await?;
+        let now = self.now();
+        Ok(self.store.user_sessions(u.id).await?.iter().filter(|s| s.expires_at > now).map(SessionView::from).collect())
+    }
+
+    /// An admin's "revoke all sessions": every browser session and API token of the user ends.
+    pub async fn revoke_sessions(&self, actor: &Actor, user: &str) -> Result<u64, CoreError> {
+        let permit = crate::access::authorize(actor, actor.tenant_id, crate::access::Action::ManageMethods, crate::access::TargetKind::User)?;
+        let u = self.get_user(actor, user).await?;
+        permit.check_target(u.tenant_id, &u.roles, u.upn.as_str())?;
+        let n = self.store.delete_user_sessions(u.id).await?;
+        let draft = AuditDraft { actor, now: self.now() };
+        let mut tx = self.store.begin().await?;
+        tx.insert_audit(&[draft.record("user.sessions.revoke", Some((u.id, u.upn.as_str())), None, Some(json!({ "revoked": n })))])
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// `POST /auth/token`: the password step, then the second factor (`otp`: a TOTP code or
+    /// a recovery code) when the user's state requires it. Every attempt is in the sign-in log.
+    pub async fn issue_token(
+        &self,
+        tenant: &str,
+        upn: &str,
+        password: String,
+        otp: Option<String>,
+        ctx: &RequestCtx,
+    ) -> Result<IssuedToken, CoreError> {
+        let (user, decision, mut rec) = self.check_password(tenant, upn, password, ctx, Client::Api).await?;
+        match decision {
+            Decision::Allow => {}
+            Decision::Block { .. } => return Err(CoreError::AccountDisabled),
+            Decision::RequireRegistration => {
+                self.log(&mut rec, "failure", Some("mfa_registration_required")).await?;
+                return Err(CoreError::MfaRegistrationRequired);
+            }
+            Decision::RequireMfa { .. } => {
+                let Some(code) = otp.filter(|c| !c.trim().is_empty()) else {
+                    self.log(&mut rec, "failure", Some("mfa_required")).await?;
+                    return Err(CoreError::MfaRequired);
+                };
+                match self.check_second_factor(&user, &code, ctx).await {
+                    Ok(m) => rec.mfa_method = Some(m),
+                    Err(e) => {
+                        let reason = if matches!(e, CoreError::TooManyAttempts { .. }) { "locked_out" } else { "invalid_otp" };
+                        self.log(&mut rec, "failure", Some(reason)).await?;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        let issued = self.create_api_token(&user).await?;
+        self.log(&mut rec, "success", None).await?;
+        Ok(issued)
+    }
+}

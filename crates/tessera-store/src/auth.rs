@@ -1,0 +1,324 @@
+//! The sign-in port: sessions, throttling, registered methods, and one-time use of TOTP steps
+//! and recovery codes. Every check-and-change is one atomic SQL statement.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tessera_core::auth_ports::{AuthStore, AuthTx};
+use tessera_core::error::StoreError;
+use tessera_core::ids::{TenantId, UserId};
+use tessera_core::mfa::MethodKind;
+use tessera_core::ports::StoreResult;
+use tessera_core::session::{MethodInfo, NewMethod, Session, SessionStage, ThrottlePolicy, ThrottleState, TotpMethod};
+use time::OffsetDateTime;
+
+use crate::sql::{corrupt, from_micros, get, micros, user_id};
+use crate::write::SqlTx;
+use crate::{SqlStore, backend_err};
+
+const SESSION_COLUMNS: &str = "id_hash, tenant_id, user_id, stage, csrf, created_at, last_seen_at, expires_at, \
+                               mfa_at, mfa_method, source_ip, user_agent, pending_secret";
+
+fn session_from_row(r: &AnyRow) -> StoreResult<Session> {
+    let tenant: String = get(r, "tenant_id")?;
+    let user: String = get(r, "user_id")?;
+    let stage: String = get(r, "stage")?;
+    let mfa_method: Option<String> = get(r, "mfa_method")?;
+    let opt_time = |col: &str| -> StoreResult<Option<OffsetDateTime>> {
+        let v: Option<i64> = get(r, col)?;
+        v.map(from_micros).transpose()
+    };
+    Ok(Session {
+        id_hash: get(r, "id_hash")?,
+        tenant_id: TenantId::parse(&tenant).ok_or_else(|| corrupt("tenant id", &tenant))?,
+        user_id: user_id(&user)?,
+        stage: SessionStage::parse(&stage).ok_or_else(|| corrupt("session stage", &stage))?,
+        csrf: get(r, "csrf")?,
+        created_at: from_micros(get(r, "created_at")?)?,
+        last_seen_at: from_micros(get(r, "last_seen_at")?)?,
+        expires_at: from_micros(get(r, "expires_at")?)?,
+        mfa_at: opt_time("mfa_at")?,
+        mfa_method: mfa_method.as_deref().and_then(MethodKind::parse),
+        source_ip: get(r, "source_ip")?,
+        user_agent: get(r, "user_agent")?,
+        pending_secret: get(r, "pending_secret")?,
+    })
+}
+
+async fn insert_session<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(e: E, s: &Session) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, tenant_id, user_id, stage, csrf, created_at, last_seen_at, expires_at, \
+         mfa_at, mfa_method, source_ip, user_agent, pending_secret) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(s.id_hash.as_str())
+    .bind(s.tenant_id.to_string())
+    .bind(s.user_id.to_string())
+    .bind(s.stage.as_str())
+    .bind(s.csrf.as_str())
+    .bind(micros(s.created_at))
+    .bind(micros(s.last_seen_at))
+    .bind(micros(s.expires_at))
+    .bind(s.mfa_at.map(micros))
+    .bind(s.mfa_method.map(|m| m.as_str()))
+    .bind(s.source_ip.as_deref())
+    .bind(s.user_agent.as_deref())
+    .bind(s.pending_secret.clone())
+    .execute(e)
+    .await
+    .map_err(backend_err)?;
+    Ok(())
+}
+
+impl AuthStore for SqlStore {
+    async fn throttle_hit(&self, key: &str, now: OffsetDateTime, policy: &ThrottlePolicy) -> StoreResult<ThrottleState> {
+        let row = sqlx::query(
+            "INSERT INTO throttle (key, window_start, attempts) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+               attempts = CASE WHEN throttle.window_start <= $3 THEN 1 ELSE throttle.attempts + 1 END, \
+               window_start = CASE WHEN throttle.window_start <= $3 THEN $2 ELSE throttle.window_start END \
+             RETURNING attempts, window_start",
+        )
+        .bind(key)
+        .bind(micros(now))
+        .bind(micros(now - policy.window))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend_err)?;
+        let attempts: i64 = get(&row, "attempts")?;
+        Ok(ThrottleState {
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            window_start: from_micros(get(&row, "window_start")?)?,
+        })
+    }
+
+    async fn throttle_release(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE throttle SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&self.pool).await.map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+        insert_session(&self.pool, s).await
+    }
+
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = $1");
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id_hash).fetch_optional(&self.pool).await.map_err(backend_err)?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn replace_session(&self, old_hash: &str, new: &Session) -> StoreResult<()> {
+        let mut tx = crate::write::begin(self).await?;
+        let deleted = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(old_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        if deleted.rows_affected() != 1 {
+            // Signed out (or rotated) meanwhile: the old session must not come back to life.
+            return Err(StoreError::Conflict("the session ended".into()));
+        }
+        insert_session(&mut *tx, new).await?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn update_session(&self, s: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET stage = $2, csrf = $3, last_seen_at = $4, expires_at = $5, mfa_at = $6, \
+             mfa_method = $7, pending_secret = $8 WHERE id_hash = $1",
+        )
+        .bind(s.id_hash.as_str())
+        .bind(s.stage.as_str())
+        .bind(s.csrf.as_str())
+        .bind(micros(s.last_seen_at))
+        .bind(micros(s.expires_at))
+        .bind(s.mfa_at.map(micros))
+        .bind(s.mfa_method.map(|m| m.as_str()))
+        .bind(s.pending_secret.clone())
+        .execute(&self.pool)
+        .await
+        .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn user_sessions(&self, user: UserId) -> StoreResult<Vec<Session>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_err)?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<u64> {
+        let mut tx = crate::write::begin(self).await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        let tokens = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(sessions.rows_affected() + tokens.rows_affected())
+    }
+
+    async fn methods(&self, user: UserId) -> StoreResult<Vec<MethodInfo>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, label, created_at, last_used_at FROM auth_methods WHERE user_id = $1 ORDER BY created_at",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend_err)?;
+        rows.iter()
+            .map(|r| {
+                let id: String = get(r, "id")?;
+                let kind: String = get(r, "kind")?;
+                let last: Option<i64> = get(r, "last_used_at")?;
+                Ok(MethodInfo {
+                    id: uuid::Uuid::parse_str(&id).map_err(|_| corrupt("method id", &id))?,
+                    kind: MethodKind::parse(&kind).ok_or_else(|| corrupt("method kind", &kind))?,
+                    label: get(r, "label")?,
+                    created_at: from_micros(get(r, "created_at")?)?,
+                    last_used_at: last.map(from_micros).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn totp_methods(&self, user: UserId) -> StoreResult<Vec<TotpMethod>> {
+        let rows = sqlx::query("SELECT id, secret FROM auth_methods WHERE user_id = $1 AND kind = 'totp' ORDER BY created_at")
+            .bind(user.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_err)?;
+        rows.iter()
+            .map(|r| {
+                let id: String = get(r, "id")?;
+                let secret: Option<Vec<u8>> = r.try_get("secret").map_err(backend_err)?;
+                Ok(TotpMethod {
+                    id: uuid::Uuid::parse_str(&id).map_err(|_| corrupt("method id", &id))?,
+                    secret: secret.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn consume_totp_step(&self, method: uuid::Uuid, step: i64, now: OffsetDateTime) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE auth_methods SET last_used_step = $2, last_used_at = $3 \
+             WHERE id = $1 AND (last_used_step IS NULL OR last_used_step < $2)",
+        )
+        .bind(method.to_string())
+        .bind(step)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await
+        .map_err(backend_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn consume_recovery_code(&self, user: UserId, code_hash: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(user.to_string())
+        .bind(code_hash)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await
+        .map_err(backend_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend_err)?;
+        Ok(u32::try_from(n).unwrap_or(0))
+    }
+}
+
+impl AuthTx for SqlTx {
+    async fn insert_method(&mut self, m: &NewMethod) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO auth_methods (id, user_id, kind, label, secret, created_at, last_used_step) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(m.id.to_string())
+        .bind(m.user_id.to_string())
+        .bind(m.kind.as_str())
+        .bind(m.label.as_deref())
+        .bind(m.secret.clone())
+        .bind(micros(m.created_at))
+        .bind(m.last_used_step)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn delete_method(&mut self, user: UserId, method: uuid::Uuid) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2 AND kind <> 'recoveryCode'")
+            .bind(method.to_string())
+            .bind(user.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn replace_recovery_codes(&mut self, user: UserId, hashes: &[String], now: OffsetDateTime) -> StoreResult<()> {
+        let uid = user.to_string();
+        for sql in ["DELETE FROM recovery_codes WHERE user_id = $1", "DELETE FROM auth_methods WHERE user_id = $1 AND kind = 'recoveryCode'"] {
+            sqlx::query(sql).bind(uid.as_str()).execute(&mut *self.tx).await.map_err(backend_err)?;
+        }
+        for h in hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                .bind(uid.as_str())
+                .bind(h.as_str())
+                .bind(micros(now))
+                .execute(&mut *self.tx)
+                .await
+                .map_err(backend_err)?;
+        }
+        if !hashes.is_empty() {
+            self.insert_method(&NewMethod {
+                id: uuid::Uuid::now_v7(),
+                user_id: user,
+                kind: MethodKind::RecoveryCode,
+                label: Some("Recovery codes".into()),
+                secret: None,
+                created_at: now,
+                last_used_step: None,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
