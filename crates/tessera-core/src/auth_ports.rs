@@ -52,6 +52,10 @@ pub trait AuthStore: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn recovery_codes_left(&self, user: UserId) -> impl Future<Output = StoreResult<u32>> + Send;
+
+    /// Every stored method secret (for key rotation).
+    fn all_secrets(&self) -> impl Future<Output = StoreResult<Vec<TotpMethod>>> + Send;
+    fn update_secret(&self, method: uuid::Uuid, secret: &[u8]) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Writes of sign-in that go with other changes (state, audit) in one transaction.

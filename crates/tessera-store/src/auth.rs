@@ -215,16 +215,7 @@ impl AuthStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend_err)?;
-        rows.iter()
-            .map(|r| {
-                let id: String = get(r, "id")?;
-                let secret: Option<Vec<u8>> = r.try_get("secret").map_err(backend_err)?;
-                Ok(TotpMethod {
-                    id: uuid::Uuid::parse_str(&id).map_err(|_| corrupt("method id", &id))?,
-                    secret: secret.unwrap_or_default(),
-                })
-            })
-            .collect()
+        totp_methods_from(&rows)
     }
 
     async fn consume_totp_step(&self, method: uuid::Uuid, step: i64, now: OffsetDateTime) -> StoreResult<bool> {
@@ -262,6 +253,37 @@ impl AuthStore for SqlStore {
             .map_err(backend_err)?;
         Ok(u32::try_from(n).unwrap_or(0))
     }
+
+    async fn all_secrets(&self) -> StoreResult<Vec<TotpMethod>> {
+        let rows = sqlx::query("SELECT id, secret FROM auth_methods WHERE secret IS NOT NULL ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_err)?;
+        totp_methods_from(&rows)
+    }
+
+    async fn update_secret(&self, method: uuid::Uuid, secret: &[u8]) -> StoreResult<()> {
+        sqlx::query("UPDATE auth_methods SET secret = $2 WHERE id = $1")
+            .bind(method.to_string())
+            .bind(secret.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(backend_err)?;
+        Ok(())
+    }
+}
+
+fn totp_methods_from(rows: &[AnyRow]) -> StoreResult<Vec<TotpMethod>> {
+    rows.iter()
+        .map(|r| {
+            let id: String = get(r, "id")?;
+            let secret: Option<Vec<u8>> = r.try_get("secret").map_err(backend_err)?;
+            Ok(TotpMethod {
+                id: uuid::Uuid::parse_str(&id).map_err(|_| corrupt("method id", &id))?,
+                secret: secret.unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 impl AuthTx for SqlTx {

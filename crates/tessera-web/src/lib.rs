@@ -5,8 +5,7 @@
 mod api;
 mod error;
 mod extract;
-
-use std::net::SocketAddr;
+pub mod tls;
 
 use axum::Router;
 use tessera_core::service::Tessera;
@@ -26,12 +25,17 @@ pub fn app(services: App) -> Router {
 
 /// Serves `app` on `listener` until Ctrl-C / SIGTERM, then finishes in-flight requests.
 pub async fn serve(listener: TcpListener, services: App) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(services).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    axum::serve(listener, app(services).into_make_service_with_connect_info::<tls::ClientAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+/// As [`serve`], over TLS.
+pub async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, services: App) -> std::io::Result<()> {
+    let listener = tls::TlsListener::new(listener, acceptor);
+    axum::serve(listener, app(services).into_make_service_with_connect_info::<tls::ClientAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {

@@ -2,11 +2,14 @@
 //! REST API.
 
 mod admin;
+mod keys;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+
+use std::os::unix::fs::DirBuilderExt;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -15,11 +18,7 @@ use tessera_core::service::Tessera;
 use tessera_store::SqlStore;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "tessera",
-    version,
-    about = "Self-hosted identity with manageable multi-factor authentication"
-)]
+#[command(name = "tessera", version, about = "Self-hosted identity with manageable multi-factor authentication")]
 struct Cli {
     #[command(flatten)]
     global: admin::GlobalOpts,
@@ -33,6 +32,9 @@ enum Command {
     Init(InitArgs),
     /// Run the service.
     Serve(ServeArgs),
+    /// The key that encrypts secrets at rest: generate one, or rotate to a new one.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     #[command(flatten)]
     Admin(admin::AdminCommand),
 }
@@ -62,10 +64,32 @@ struct InitArgs {
     admin_password_file: PathBuf,
 }
 
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Write a new random key to FILE (mode 0600; never overwrites).
+    Generate { file: PathBuf },
+    /// Re-encrypt every stored secret with the current key (--encryption-key-file), reading
+    /// old ones with --previous-encryption-key-file. See the README for the whole procedure.
+    Rotate {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[command(flatten)]
+        keys: keys::KeyArgs,
+    },
+}
+
 #[derive(Args, Debug)]
 struct ServeArgs {
     #[command(flatten)]
     storage: StorageArgs,
+    #[command(flatten)]
+    keys: keys::KeyArgs,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, env = "TESSERA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TESSERA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -74,13 +98,13 @@ struct ServeArgs {
 impl StorageArgs {
     async fn open(&self) -> anyhow::Result<SqlStore> {
         match &self.database_url {
-            Some(url) => SqlStore::connect(url)
-                .await
-                .context("connecting to the database"),
+            Some(url) => SqlStore::connect(url).await.context("connecting to the database"),
             None => {
-                std::fs::create_dir_all(&self.data_dir).with_context(|| {
-                    format!("creating the data directory {}", self.data_dir.display())
-                })?;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&self.data_dir)
+                    .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
                 SqlStore::open_sqlite(&self.data_dir)
                     .await
                     .with_context(|| format!("opening the database in {}", self.data_dir.display()))
@@ -91,8 +115,7 @@ impl StorageArgs {
 
 fn read_secret_file(path: &Path) -> anyhow::Result<String> {
     let raw = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
-            .context("reading the password from standard input")?
+        std::io::read_to_string(std::io::stdin()).context("reading the password from standard input")?
     } else {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
     };
@@ -107,26 +130,49 @@ async fn init(args: InitArgs) -> anyhow::Result<()> {
     let password = read_secret_file(&args.admin_password_file)?;
     let store = args.storage.open().await?;
     let services = Tessera::new(store, Arc::new(SystemClock));
-    let (tenant, admin) = services
-        .init_tenant(&args.tenant, &args.admin, password)
-        .await?;
-    println!(
-        "created tenant '{}' with Global Administrator {} ({})",
-        tenant.slug, admin.upn, admin.id
-    );
+    let (tenant, admin) = services.init_tenant(&args.tenant, &args.admin, password).await?;
+    println!("created tenant '{}' with Global Administrator {} ({})", tenant.slug, admin.upn, admin.id);
     Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let keyring = args.keys.keyring(&args.storage.data_dir)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tessera_web::tls::acceptor(cert, key)?),
+        _ => None,
+    };
     let store = args.storage.open().await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(backend = ?store.backend(), %addr, "ready");
+    let services = Tessera::new(store.clone(), Arc::new(SystemClock)).with_keyring(keyring);
+    tracing::info!(backend = ?store.backend(), %addr, tls = tls.is_some(), "ready");
     // Scripts and tests wait for this line (the port may have been 0).
-    println!("listening on http://{addr}");
-    tessera_web::serve(listener, Tessera::new(store, Arc::new(SystemClock))).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{addr}");
+    match tls {
+        Some(acceptor) => tessera_web::serve_tls(listener, acceptor, services).await?,
+        None => tessera_web::serve(listener, services).await?,
+    }
+    Ok(())
+}
+
+async fn rotate_or_generate(cmd: KeysCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::Generate { file } => {
+            keys::create_key_file(&file)?;
+            println!("wrote a new key to {}", file.display());
+        }
+        KeysCommand::Rotate { storage, keys } => {
+            if keys.encryption_key_file.is_none() {
+                bail!("give the new key with --encryption-key-file (and the old one with --previous-encryption-key-file)");
+            }
+            let keyring = keys.keyring(&storage.data_dir)?;
+            let services = Tessera::new(storage.open().await?, Arc::new(SystemClock)).with_keyring(keyring.clone());
+            let (total, changed) = services.rekey_secrets().await?;
+            println!("re-encrypted {changed} of {total} stored secrets with key {}", keyring.current_id());
+        }
+    }
     Ok(())
 }
 
@@ -134,8 +180,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -151,6 +196,7 @@ fn main() -> ExitCode {
         let result = match cli.command {
             Command::Init(args) => init(args).await,
             Command::Serve(args) => serve(args).await,
+            Command::Keys(cmd) => rotate_or_generate(cmd).await,
             Command::Admin(cmd) => return admin::run(cmd, &cli.global).await,
         };
         match result {

@@ -603,6 +603,21 @@ where
         Ok(n)
     }
 
+    /// Re-encrypts every stored secret that is not under the current key (key rotation).
+    /// Returns (secrets seen, secrets re-encrypted).
+    pub async fn rekey_secrets(&self) -> Result<(usize, usize), CoreError> {
+        let all = self.store.all_secrets().await?;
+        let mut changed = 0;
+        for m in &all {
+            if self.keyring.is_stale(&m.secret) {
+                let plain = self.keyring.decrypt(&m.secret, m.id.as_bytes())?;
+                self.store.update_secret(m.id, &self.keyring.encrypt(&plain, m.id.as_bytes())?).await?;
+                changed += 1;
+            }
+        }
+        Ok((all.len(), changed))
+    }
+
     /// `POST /auth/token`: the password step, then the second factor (`otp`: a TOTP code or
     /// a recovery code) when the user's state requires it. Every attempt is in the sign-in log.
     pub async fn issue_token(

@@ -4,6 +4,7 @@
 mod logs;
 mod mfa;
 mod schemas;
+mod sessions;
 mod token;
 mod users;
 
@@ -23,6 +24,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(users::router())
         .merge(mfa::router())
         .merge(logs::router())
+        .merge(sessions::router())
 }
 
 /// 200 when the database answers.
@@ -44,6 +46,7 @@ async fn healthz(
         users::create_user, users::import_users, users::list_users, users::get_user, users::delete_user,
         users::get_requirements, users::patch_requirements,
         mfa::bulk,
+        sessions::list_sessions, sessions::revoke_sessions,
         logs::audit, logs::signins, logs::get_settings, logs::patch_settings,
     ),
     components(schemas(ErrorBody)),

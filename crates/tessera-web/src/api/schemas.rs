@@ -137,3 +137,24 @@ pub struct MfaSettingsPatchSchema {
     allowed_methods: Option<Vec<String>>,
     remember_device_days: Option<i64>,
 }
+
+#[derive(ToSchema)]
+#[schema(as = Session)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSchema {
+    /// A short, non-secret reference.
+    id: String,
+    created_at: String,
+    last_seen_at: String,
+    expires_at: String,
+    /// `signed_in`, `mfa` or `register`.
+    stage: String,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = SessionList)]
+pub struct SessionListSchema {
+    items: Vec<SessionSchema>,
+}
