@@ -5,17 +5,17 @@
 pub mod access;
 pub mod audit;
 pub mod auth_ports;
-pub mod session;
+pub mod crypto;
 pub mod error;
 pub mod ids;
 pub mod mfa;
 pub mod password;
 pub mod ports;
 pub mod service;
+pub mod session;
 pub mod settings;
 pub mod signin;
 pub mod totp;
-pub mod crypto;
 pub mod user;
 
 pub use error::CoreError;

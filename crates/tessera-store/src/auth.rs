@@ -70,7 +70,12 @@ async fn insert_session<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(e: E, s
 }
 
 impl AuthStore for SqlStore {
-    async fn throttle_hit(&self, key: &str, now: OffsetDateTime, policy: &ThrottlePolicy) -> StoreResult<ThrottleState> {
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        policy: &ThrottlePolicy,
+    ) -> StoreResult<ThrottleState> {
         let row = sqlx::query(
             "INSERT INTO throttle (key, window_start, attempts) VALUES ($1, $2, 1) \
              ON CONFLICT (key) DO UPDATE SET \
@@ -111,8 +116,11 @@ impl AuthStore for SqlStore {
 
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = $1");
-        let row =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id_hash).fetch_optional(&self.pool).await.map_err(backend_err)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_err)?;
         row.as_ref().map(session_from_row).transpose()
     }
 
@@ -210,11 +218,12 @@ impl AuthStore for SqlStore {
     }
 
     async fn totp_methods(&self, user: UserId) -> StoreResult<Vec<TotpMethod>> {
-        let rows = sqlx::query("SELECT id, secret FROM auth_methods WHERE user_id = $1 AND kind = 'totp' ORDER BY created_at")
-            .bind(user.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend_err)?;
+        let rows =
+            sqlx::query("SELECT id, secret FROM auth_methods WHERE user_id = $1 AND kind = 'totp' ORDER BY created_at")
+                .bind(user.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_err)?;
         totp_methods_from(&rows)
     }
 
@@ -315,9 +324,17 @@ impl AuthTx for SqlTx {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn replace_recovery_codes(&mut self, user: UserId, hashes: &[String], now: OffsetDateTime) -> StoreResult<()> {
+    async fn replace_recovery_codes(
+        &mut self,
+        user: UserId,
+        hashes: &[String],
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         let uid = user.to_string();
-        for sql in ["DELETE FROM recovery_codes WHERE user_id = $1", "DELETE FROM auth_methods WHERE user_id = $1 AND kind = 'recoveryCode'"] {
+        for sql in [
+            "DELETE FROM recovery_codes WHERE user_id = $1",
+            "DELETE FROM auth_methods WHERE user_id = $1 AND kind = 'recoveryCode'",
+        ] {
             sqlx::query(sql).bind(uid.as_str()).execute(&mut *self.tx).await.map_err(backend_err)?;
         }
         for h in hashes {

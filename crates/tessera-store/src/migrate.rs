@@ -7,17 +7,20 @@ use tessera_core::error::StoreError;
 use crate::{Backend, SqlStore, backend_err};
 
 /// (version, name, SQLite script, PostgreSQL script). The twin test below keeps them in step.
-pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "0001_init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/postgres/0001_init.sql"),
-), (
-    2,
-    "0002_signin",
-    include_str!("../migrations/sqlite/0002_signin.sql"),
-    include_str!("../migrations/postgres/0002_signin.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "0001_init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "0002_signin",
+        include_str!("../migrations/sqlite/0002_signin.sql"),
+        include_str!("../migrations/postgres/0002_signin.sql"),
+    ),
+];
 
 pub(crate) async fn run(store: &SqlStore) -> Result<(), StoreError> {
     let pool = &store.pool;

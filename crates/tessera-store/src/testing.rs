@@ -17,13 +17,23 @@ use crate::sql::{from_micros, micros};
 pub struct TestDb {
     pub name: &'static str,
     pub store: SqlStore,
+    /// The database's URL, to open it again (as a second server process would).
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A second, independent connection pool on the same database.
+    pub async fn reopen(&self) -> SqlStore {
+        SqlStore::connect(&self.url).await.expect("reopen the test database")
+    }
 }
 
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqlStore::open_sqlite(dir.path()).await.expect("open sqlite");
-    TestDb { name: "sqlite", store, _dir: Some(dir) }
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("tessera.db").display());
+    TestDb { name: "sqlite", store, url, _dir: Some(dir) }
 }
 
 /// The PostgreSQL server URL for tests, if configured.
@@ -45,14 +55,9 @@ pub fn postgres_url() -> Option<String> {
 
 /// A brand-new database on the test PostgreSQL server.
 pub async fn postgres() -> Option<TestDb> {
-    let url = postgres_url()?;
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&url).await.expect("connect to TESSERA_TEST_DATABASE_URL");
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
-    admin.close().await.ok();
-    let (base, _) = url.rsplit_once('/').expect("URL with a database name");
-    let store = SqlStore::connect(&format!("{base}/{name}")).await.expect("connect to test database");
-    Some(TestDb { name: "postgres", store, _dir: None })
+    let url = fresh_postgres_url().await?;
+    let store = SqlStore::connect(&url).await.expect("connect to test database");
+    Some(TestDb { name: "postgres", store, url, _dir: None })
 }
 
 /// Every backend available to this test run: SQLite always, PostgreSQL when configured.
@@ -150,4 +155,13 @@ pub async fn fresh_postgres_url() -> Option<String> {
     admin.close().await.ok();
     let (base, _) = url.rsplit_once('/').expect("URL with a database name");
     Some(format!("{base}/{name}"))
+}
+
+/// The stored (encrypted) method secrets of a user, as a database dump would show them.
+pub async fn raw_secrets(store: &SqlStore, user: UserId) -> Vec<Vec<u8>> {
+    sqlx::query_scalar("SELECT secret FROM auth_methods WHERE user_id = $1 AND secret IS NOT NULL")
+        .bind(user.to_string())
+        .fetch_all(&store.pool)
+        .await
+        .expect("read secrets")
 }

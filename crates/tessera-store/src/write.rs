@@ -107,7 +107,8 @@ impl StoreTx for SqlTx {
     async fn insert_users(&mut self, users: &[NewUser]) -> StoreResult<()> {
         const COLS: usize = 8;
         for chunk in users.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", params(self.backend, i * COLS + 1, COLS))).collect();
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("({})", params(self.backend, i * COLS + 1, COLS))).collect();
             let sql = format!(
                 "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, password_hash, account_enabled, created_at) VALUES {}",
                 values.join(", ")
@@ -128,7 +129,8 @@ impl StoreTx for SqlTx {
             let roles: Vec<(String, &str)> =
                 chunk.iter().flat_map(|u| u.roles.iter().map(move |r| (u.id.to_string(), r.as_str()))).collect();
             for rchunk in roles.chunks(CHUNK) {
-                let values: Vec<String> = (0..rchunk.len()).map(|i| format!("({})", params(self.backend, i * 2 + 1, 2))).collect();
+                let values: Vec<String> =
+                    (0..rchunk.len()).map(|i| format!("({})", params(self.backend, i * 2 + 1, 2))).collect();
                 let sql = format!("INSERT INTO role_assignments (user_id, role) VALUES {}", values.join(", "));
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for (id, role) in rchunk {
@@ -179,7 +181,8 @@ impl StoreTx for SqlTx {
     }
 
     async fn set_mfa_state(&mut self, ids: &[UserId], state: PerUserMfaState) -> StoreResult<()> {
-        self.for_ids(|p| format!("UPDATE users SET mfa_state = {p} WHERE id IN"), &[Bind::Text(state.as_str())], ids).await
+        self.for_ids(|p| format!("UPDATE users SET mfa_state = {p} WHERE id IN"), &[Bind::Text(state.as_str())], ids)
+            .await
     }
 
     async fn delete_methods(&mut self, ids: &[UserId]) -> StoreResult<()> {
@@ -193,8 +196,7 @@ impl StoreTx for SqlTx {
 
     async fn revoke_remembered_devices(&mut self, ids: &[UserId], at: OffsetDateTime) -> StoreResult<()> {
         let set = |p: &str| format!("UPDATE users SET remembered_devices_not_before = {p} WHERE id IN");
-        self.for_ids(set, &[Bind::Int(micros(at))], ids)
-            .await
+        self.for_ids(set, &[Bind::Int(micros(at))], ids).await
     }
 
     async fn settings(&mut self, tenant: TenantId) -> StoreResult<MfaSettings> {
@@ -220,7 +222,8 @@ impl StoreTx for SqlTx {
         const COLS: usize = 14;
         let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
         for chunk in recs.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", params(self.backend, i * COLS + 1, COLS))).collect();
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("({})", params(self.backend, i * COLS + 1, COLS))).collect();
             let sql = format!(
                 "INSERT INTO audit_log (id, tenant_id, time, actor_id, actor_upn, actor_key, source_ip, action, \
                  target_id, target_upn, target_key, before_value, after_value, correlation_id) VALUES {}",

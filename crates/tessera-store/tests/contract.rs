@@ -20,6 +20,8 @@ mod manage;
 mod permissions;
 #[path = "contract/settings.rs"]
 mod settings;
+#[path = "contract/signin.rs"]
+mod signin;
 #[path = "contract/tenants.rs"]
 mod tenants;
 #[path = "contract/tokens.rs"]

@@ -165,7 +165,9 @@ async fn rotate_or_generate(cmd: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Rotate { storage, keys } => {
             if keys.encryption_key_file.is_none() {
-                bail!("give the new key with --encryption-key-file (and the old one with --previous-encryption-key-file)");
+                bail!(
+                    "give the new key with --encryption-key-file (and the old one with --previous-encryption-key-file)"
+                );
             }
             let keyring = keys.keyring(&storage.data_dir)?;
             let services = Tessera::new(storage.open().await?, Arc::new(SystemClock)).with_keyring(keyring.clone());

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use crate::access::Actor;
-use crate::crypto::{DataKey, Keyring};
-use crate::session::SignInPolicy;
 use crate::audit::AuditRecord;
+use crate::crypto::{DataKey, Keyring};
 use crate::error::CoreError;
 use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
 use crate::ports::{Clock, Store};
+use crate::session::SignInPolicy;
 
 pub use auth::IssuedToken;
 pub use bulk::BulkRequestRow;

@@ -110,7 +110,8 @@ pub(crate) fn sha256_b64(data: &[u8]) -> String {
 }
 
 fn recovery_code_hash(user: crate::ids::UserId, code: &str) -> String {
-    let normalized: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    let normalized: String =
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
     sha256_b64(format!("{user}:{normalized}").as_bytes())
 }
 
@@ -156,7 +157,14 @@ where
         ctx.source_ip.as_ref().map(|ip| format!("ip:{ip}"))
     }
 
-    fn record(&self, tenant: TenantId, user: Option<&User>, upn: &str, ctx: &RequestCtx, client: Client) -> SignInRecord {
+    fn record(
+        &self,
+        tenant: TenantId,
+        user: Option<&User>,
+        upn: &str,
+        ctx: &RequestCtx,
+        client: Client,
+    ) -> SignInRecord {
         SignInRecord {
             id: uuid::Uuid::now_v7(),
             tenant_id: tenant,
@@ -250,7 +258,12 @@ where
     /// Checks a second factor for `user`: a TOTP code (a step already used is refused,
     /// atomically, also across server processes) or an unused recovery code. Throttled per
     /// user and per IP.
-    pub(crate) async fn check_second_factor(&self, user: &User, code: &str, ctx: &RequestCtx) -> Result<MethodKind, CoreError> {
+    pub(crate) async fn check_second_factor(
+        &self,
+        user: &User,
+        code: &str,
+        ctx: &RequestCtx,
+    ) -> Result<MethodKind, CoreError> {
         let code_key = format!("code:{}", user.id);
         let ip_key = Self::ip_key(ctx);
         if let Some(k) = &ip_key {
@@ -286,7 +299,13 @@ where
         Ok(method)
     }
 
-    fn new_session(&self, user: &User, stage: SessionStage, ctx_ip: Option<String>, ua: Option<String>) -> Result<Started, CoreError> {
+    fn new_session(
+        &self,
+        user: &User,
+        stage: SessionStage,
+        ctx_ip: Option<String>,
+        ua: Option<String>,
+    ) -> Result<Started, CoreError> {
         let token = random_token(32)?;
         let now = self.now();
         let ttl = if stage == SessionStage::SignedIn { self.policy.session_absolute } else { self.policy.pending_ttl };
@@ -332,7 +351,13 @@ where
 
     /// Browser sign-in with UPN and password. The new session is signed in, or waits for the
     /// second factor or for registration.
-    pub async fn sign_in_password(&self, tenant: &str, upn: &str, password: String, ctx: &RequestCtx) -> Result<Started, CoreError> {
+    pub async fn sign_in_password(
+        &self,
+        tenant: &str,
+        upn: &str,
+        password: String,
+        ctx: &RequestCtx,
+    ) -> Result<Started, CoreError> {
         let (user, decision, mut rec) = self.check_password(tenant, upn, password, ctx, Client::Browser).await?;
         let stage = match decision {
             Decision::Allow => SessionStage::SignedIn,
@@ -345,7 +370,9 @@ where
         match stage {
             SessionStage::SignedIn => self.log(&mut rec, "success", None).await?,
             SessionStage::MfaRequired => self.log(&mut rec, "interrupted", Some("mfa_required")).await?,
-            SessionStage::RegistrationRequired => self.log(&mut rec, "interrupted", Some("mfa_registration_required")).await?,
+            SessionStage::RegistrationRequired => {
+                self.log(&mut rec, "interrupted", Some("mfa_registration_required")).await?
+            }
         }
         Ok(started)
     }
@@ -454,7 +481,8 @@ where
     ) -> Result<(Started, Vec<String>), CoreError> {
         let (s, user) = self.session_user(token).await?;
         let blob = s.pending_secret.clone().ok_or_else(|| CoreError::Invalid("start the registration again".into()))?;
-        let secret = TotpSecret::from_bytes(self.keyring.decrypt(&blob, format!("pending:{}", user.id).as_bytes())?.to_vec());
+        let secret =
+            TotpSecret::from_bytes(self.keyring.decrypt(&blob, format!("pending:{}", user.id).as_bytes())?.to_vec());
         let code_key = format!("code:{}", user.id);
         self.throttle(&code_key, &self.policy.code_per_account).await?;
         let now = self.now();
@@ -475,8 +503,14 @@ where
         let actor = self_actor(&user, ctx.source_ip.clone());
         let draft = AuditDraft { actor: &actor, now };
         let target = Some((user.id, user.upn.as_str()));
-        let mut audit = vec![draft.record("user.method.register", target, None, Some(json!({ "kind": "totp", "label": method.label })))];
-        let codes = if self.store.recovery_codes_left(user.id).await? == 0 { new_recovery_codes()? } else { Vec::new() };
+        let mut audit = vec![draft.record(
+            "user.method.register",
+            target,
+            None,
+            Some(json!({ "kind": "totp", "label": method.label })),
+        )];
+        let codes =
+            if self.store.recovery_codes_left(user.id).await? == 0 { new_recovery_codes()? } else { Vec::new() };
         let mut tx = self.store.begin().await?;
         tx.insert_method(&method).await?;
         if !codes.is_empty() {
@@ -512,8 +546,13 @@ where
         Ok(self.store.delete_session(&sha256_b64(token.as_bytes())).await?)
     }
 
+    /// What the signed-in user's security info page shows. A half-done sign-in (password only,
+    /// waiting for the second factor or registration) may not read it.
     pub async fn security_info(&self, token: &str) -> Result<SecurityInfo, CoreError> {
-        let (_, user) = self.session_user(token).await?;
+        let (s, user) = self.session_user(token).await?;
+        if s.stage != SessionStage::SignedIn {
+            return Err(CoreError::Unauthorized);
+        }
         let settings = self.store.settings(user.tenant_id).await?;
         let now = self.now();
         let sessions = self
@@ -549,8 +588,13 @@ where
             return Err(CoreError::NotFound("method".into()));
         }
         let draft = AuditDraft { actor: &actor, now: self.now() };
-        tx.insert_audit(&[draft.record("user.method.delete", Some((user.id, user.upn.as_str())), Some(json!({ "id": id })), None)])
-            .await?;
+        tx.insert_audit(&[draft.record(
+            "user.method.delete",
+            Some((user.id, user.upn.as_str())),
+            Some(json!({ "id": id })),
+            None,
+        )])
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -591,14 +635,24 @@ where
 
     /// An admin's "revoke all sessions": every browser session and API token of the user ends.
     pub async fn revoke_sessions(&self, actor: &Actor, user: &str) -> Result<u64, CoreError> {
-        let permit = crate::access::authorize(actor, actor.tenant_id, crate::access::Action::ManageMethods, crate::access::TargetKind::User)?;
+        let permit = crate::access::authorize(
+            actor,
+            actor.tenant_id,
+            crate::access::Action::ManageMethods,
+            crate::access::TargetKind::User,
+        )?;
         let u = self.get_user(actor, user).await?;
         permit.check_target(u.tenant_id, &u.roles, u.upn.as_str())?;
         let n = self.store.delete_user_sessions(u.id).await?;
         let draft = AuditDraft { actor, now: self.now() };
         let mut tx = self.store.begin().await?;
-        tx.insert_audit(&[draft.record("user.sessions.revoke", Some((u.id, u.upn.as_str())), None, Some(json!({ "revoked": n })))])
-            .await?;
+        tx.insert_audit(&[draft.record(
+            "user.sessions.revoke",
+            Some((u.id, u.upn.as_str())),
+            None,
+            Some(json!({ "revoked": n })),
+        )])
+        .await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -644,7 +698,8 @@ where
                 match self.check_second_factor(&user, &code, ctx).await {
                     Ok(m) => rec.mfa_method = Some(m),
                     Err(e) => {
-                        let reason = if matches!(e, CoreError::TooManyAttempts { .. }) { "locked_out" } else { "invalid_otp" };
+                        let reason =
+                            if matches!(e, CoreError::TooManyAttempts { .. }) { "locked_out" } else { "invalid_otp" };
                         self.log(&mut rec, "failure", Some(reason)).await?;
                         return Err(e);
                     }

@@ -160,6 +160,27 @@ impl Env {
     }
 
     /// The whole audit log of `contoso`, newest first, read through the store directly.
+    /// The action names of the tenant's audit log, newest first.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        self.audit_all().await.into_iter().map(|r| r.action).collect()
+    }
+
+    /// The failure reasons in the tenant's sign-in log, newest first.
+    pub async fn signin_reasons(&self) -> Vec<String> {
+        let q = AuditQuery {
+            tenant_id: self.tenant.id,
+            since: None,
+            until: None,
+            actor: None,
+            target: None,
+            action: None,
+            limit: 500,
+            before_id: None,
+        };
+        let page = self.store().signins(&q).await.unwrap_or_else(|e| panic!("[{}] sign-ins: {e}", self.b));
+        page.items.into_iter().filter_map(|r| r.failure_reason).collect()
+    }
+
     pub async fn audit_all(&self) -> Vec<AuditRecord> {
         audit_of(self.b, self.store(), self.tenant.id).await
     }

@@ -47,8 +47,10 @@ pub struct SetArgs {
     #[arg(long, value_name = "METHODS", value_delimiter = ',', value_parser = METHODS)]
     pub allowed_methods: Option<Vec<String>>,
     /// Remember MFA on trusted devices for this many days (1-365).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=365))]
-    pub remember_device_days: Option<u16>,
+    // The range is the server's rule: it answers `invalid_setting` (exit code 6) with its
+    // own message, so the CLI does not duplicate it (clap would make it a usage error, 2).
+    #[arg(long, value_name = "N")]
+    pub remember_device_days: Option<u32>,
 }
 
 /// The settings JSON of the API (unknown fields ignored).
