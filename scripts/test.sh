@@ -21,9 +21,10 @@ step() {
   "$@" || failed+=("$*")
 }
 
-# Browser tests (Playwright driving Debian Chromium, see e2e/) go here. Not yet written.
+# Browser tests: playwright-core driving Debian's Chromium against a real server (e2e/).
+# Screenshots of each page land in e2e/screenshots/.
 run_e2e() {
-  :
+  e2e/run.sh
 }
 
 step cargo fmt --all -- --check

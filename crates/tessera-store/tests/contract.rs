@@ -16,6 +16,8 @@ mod concurrency;
 mod listing;
 #[path = "contract/manage.rs"]
 mod manage;
+#[path = "contract/oathtool.rs"]
+mod oathtool;
 #[path = "contract/permissions.rs"]
 mod permissions;
 #[path = "contract/settings.rs"]

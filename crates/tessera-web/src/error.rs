@@ -26,12 +26,7 @@ pub(crate) struct ErrorBody {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            report: None,
-        }
+        Self { status, code, message: message.into(), report: None }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -78,12 +73,7 @@ impl From<CoreError> for ApiError {
             CoreError::BulkRejected(r) => Some(r),
             _ => None,
         };
-        Self {
-            status,
-            code,
-            message,
-            report,
-        }
+        Self { status, code, message, report }
     }
 }
 
@@ -91,14 +81,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = serde_json::json!({ "error": self.code, "message": self.message });
         if let Some(report) = self.report
-            && let (Some(obj), Ok(serde_json::Value::Object(r))) = (body.as_object_mut(), serde_json::to_value(&*report))
+            && let (Some(obj), Ok(serde_json::Value::Object(r))) =
+                (body.as_object_mut(), serde_json::to_value(&*report))
         {
             obj.extend(r);
         }
         let mut resp = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED && self.code == "unauthorized" {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         resp
     }

@@ -48,19 +48,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientCtx {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let source_ip = parts
+        // `tessera serve` records the peer as `ClientAddr` (plain and TLS); tests that serve
+        // the router themselves may use `SocketAddr`.
+        let peer = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(512).collect());
-        Ok(Self(RequestCtx {
-            source_ip,
-            user_agent,
-        }))
+            .get::<ConnectInfo<crate::tls::ClientAddr>>()
+            .map(|c| c.0.0)
+            .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
+        let source_ip = peer.map(|p| p.ip().to_canonical().to_string());
+        let user_agent =
+            parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect());
+        Ok(Self(RequestCtx { source_ip, user_agent }))
     }
 }
 
@@ -76,10 +74,7 @@ impl FromRequestParts<App> for Admin {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?
@@ -88,9 +83,7 @@ impl FromRequestParts<App> for Admin {
             .await
             .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
         let tenant = params.get("tenant").ok_or_else(unauthorized)?;
-        let ClientCtx(ctx) = ClientCtx::from_request_parts(parts, app)
-            .await
-            .unwrap_or_else(|e| match e {});
+        let ClientCtx(ctx) = ClientCtx::from_request_parts(parts, app).await.unwrap_or_else(|e| match e {});
         Ok(Self(app.authenticate(tenant, &bearer, &ctx).await?))
     }
 }

@@ -1,10 +1,11 @@
-//! Tessera over HTTP: the admin REST API under `/api/v1` (with its OpenAPI document) and, in
-//! later issues, the sign-in pages and the admin center. Handlers are thin: extract, call one
-//! service method, map the result.
+//! Tessera over HTTP: the admin REST API under `/api/v1` (with its OpenAPI document), the
+//! browser sign-in pages under `/t/{tenant}` and, in later issues, the admin center. Handlers
+//! are thin: extract, call one service method, map the result.
 
 mod api;
 mod error;
 mod extract;
+mod pages;
 pub mod tls;
 
 use axum::Router;
@@ -20,7 +21,7 @@ pub type App = Tessera<SqlStore>;
 
 /// The whole HTTP application.
 pub fn app(services: App) -> Router {
-    Router::new().merge(api::router()).with_state(services)
+    Router::new().merge(api::router()).merge(pages::router()).with_state(services)
 }
 
 /// Serves `app` on `listener` until Ctrl-C / SIGTERM, then finishes in-flight requests.
@@ -31,7 +32,11 @@ pub async fn serve(listener: TcpListener, services: App) -> std::io::Result<()> 
 }
 
 /// As [`serve`], over TLS.
-pub async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, services: App) -> std::io::Result<()> {
+pub async fn serve_tls(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    services: App,
+) -> std::io::Result<()> {
     let listener = tls::TlsListener::new(listener, acceptor);
     axum::serve(listener, app(services).into_make_service_with_connect_info::<tls::ClientAddr>())
         .with_graceful_shutdown(shutdown_signal())
@@ -44,8 +49,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -7,6 +7,8 @@
 //! per test; required under `CI=true`). Each test has its own directory, server and CLI
 //! session, so the tests are independent of each other and of their order.
 
+#[path = "cli/direct.rs"]
+mod direct;
 #[path = "cli/harness.rs"]
 mod harness;
 
@@ -37,6 +39,12 @@ macro_rules! on_both_backends {
 
 #[path = "cli/mfa.rs"]
 mod mfa;
+#[path = "cli/otp.rs"]
+mod otp;
+#[path = "cli/replay.rs"]
+mod replay;
+#[path = "cli/sessions.rs"]
+mod sessions;
 #[path = "cli/settings.rs"]
 mod settings;
 #[path = "cli/users.rs"]

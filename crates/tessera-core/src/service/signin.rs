@@ -393,6 +393,14 @@ where
         Ok(Some(s))
     }
 
+    /// As [`Tessera::current_session`], for pages of tenant `slug`: a session of another
+    /// tenant does not count there.
+    pub async fn session_in_tenant(&self, slug: &str, token: &str) -> Result<Option<Session>, CoreError> {
+        let Some(s) = self.current_session(token).await? else { return Ok(None) };
+        let same = self.store.tenant_slug(s.tenant_id).await?.is_some_and(|t| t == slug);
+        Ok(same.then_some(s))
+    }
+
     async fn session_user(&self, token: &str) -> Result<(Session, User), CoreError> {
         let s = self.current_session(token).await?.ok_or(CoreError::Unauthorized)?;
         let user = self

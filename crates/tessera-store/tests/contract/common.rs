@@ -1,15 +1,20 @@
 //! The harness: a fake clock, a tenant with its Global Administrator on each backend, and
-//! helpers to create users, run bulk requests and take a fingerprint of everything stored.
+//! helpers to create users, run bulk requests and take a fingerprint of everything stored;
+//! and for the sign-in tests, services with a fixed encryption key and users who registered
+//! an authenticator through the real registration flow.
 
 use std::sync::{Arc, Mutex};
 
 use tessera_core::CoreError;
 use tessera_core::access::{Actor, Role};
 use tessera_core::audit::{AuditQuery, AuditRecord};
+use tessera_core::crypto::{DataKey, Keyring};
 use tessera_core::ids::{CorrelationId, UserRef};
 use tessera_core::mfa::{BulkOp, BulkReport, PerUserMfaState};
 use tessera_core::ports::{Clock, Store};
-use tessera_core::service::{BulkRequestRow, ImportRow, NewUserInput, Tessera};
+use tessera_core::service::{BulkRequestRow, ImportRow, NewUserInput, RequestCtx, Started, Tessera};
+use tessera_core::session::SessionStage;
+use tessera_core::totp::{TotpSecret, base32_decode, step_of};
 use tessera_core::user::{Tenant, User, UserQuery};
 use tessera_store::SqlStore;
 use tessera_store::testing::{self, TestDb};
@@ -235,4 +240,64 @@ pub async fn audit_of(b: &str, store: &SqlStore, tenant: tessera_core::ids::Tena
             return all;
         }
     }
+}
+
+// Sign-in: services with a fixed key, and users registered through the real flow.
+
+/// The password of the users the sign-in helpers create.
+pub const PW: &str = "Sign-in password 1";
+
+/// The request context of the sign-in helpers (a browser at a fixed address).
+pub fn ctx() -> RequestCtx {
+    RequestCtx { source_ip: Some("198.51.100.7".into()), user_agent: Some("contract-test".into()) }
+}
+
+fn key() -> Arc<Keyring> {
+    Arc::new(Keyring::new(DataKey::from_bytes(&[7u8; 32]).unwrap(), vec![]))
+}
+
+/// Services with a fixed key, so two instances (or a restart) read each other's secrets.
+pub fn services(env: &Env, store: SqlStore) -> Tessera<SqlStore> {
+    Tessera::new(store, env.clock.clone()).with_keyring(key())
+}
+
+/// The code of `secret` at the fake clock's time, `steps_ahead` steps later.
+pub fn code(secret: &TotpSecret, env: &Env, steps_ahead: i64) -> String {
+    format!("{:06}", secret.code_at_step(step_of(env.clock.get()) + steps_ahead))
+}
+
+/// Creates `upn` with a password, Enforces them and signs in with the password: the returned
+/// session waits for the registration of an authenticator.
+pub async fn awaiting_registration(env: &Env, svc: &Tessera<SqlStore>, upn: &str) -> Started {
+    let b = env.b;
+    env.user_with(upn, &[], Some(PW)).await;
+    let step = BulkOp::SetState(PerUserMfaState::Enforced);
+    svc.bulk(&env.ga, rows(step, &[upn]), false).await.unwrap();
+    let started = svc.sign_in_password("contoso", upn, PW.into(), &ctx()).await.unwrap();
+    assert_eq!(started.session.stage, SessionStage::RegistrationRequired, "[{b}]");
+    started
+}
+
+/// A user in `state` with a password, registered through the real registration flow.
+/// Returns the user and their TOTP secret.
+pub async fn registered(env: &Env, svc: &Tessera<SqlStore>, upn: &str, state: PerUserMfaState) -> (User, TotpSecret) {
+    let b = env.b;
+    let started = awaiting_registration(env, svc, upn).await;
+    let pending = svc.begin_totp_registration(&started.token).await.unwrap();
+    let secret = TotpSecret::from_bytes(base32_decode(&pending.secret_base32).unwrap());
+    let (done, codes) =
+        svc.finish_totp_registration(&started.token, &code(&secret, env, 0), None, &ctx()).await.unwrap();
+    assert_eq!(done.session.stage, SessionStage::SignedIn, "[{b}]");
+    assert_eq!(codes.len(), 10, "[{b}] ten recovery codes the first time");
+    if state != PerUserMfaState::Enforced {
+        svc.bulk(&env.ga, rows(BulkOp::SetState(state), &[upn]), false).await.unwrap();
+    }
+    (env.get(upn).await.unwrap(), secret)
+}
+
+/// Signs in with the password; the session waits for the second factor.
+pub async fn mfa_session(svc: &Tessera<SqlStore>, upn: &str) -> Started {
+    let s = svc.sign_in_password("contoso", upn, PW.into(), &ctx()).await.unwrap();
+    assert_eq!(s.session.stage, SessionStage::MfaRequired);
+    s
 }

@@ -7,60 +7,12 @@ use std::sync::Arc;
 use tessera_core::CoreError;
 use tessera_core::crypto::{DataKey, Keyring};
 use tessera_core::mfa::{BulkOp, MethodKind, PerUserMfaState, QuickStep, UserSettingsOptions};
-use tessera_core::service::{RequestCtx, Started, Tessera};
+use tessera_core::service::Tessera;
 use tessera_core::session::SessionStage;
-use tessera_core::totp::{TotpSecret, base32_decode, step_of};
-use tessera_core::user::User;
-use tessera_store::SqlStore;
+use tessera_core::totp::{TotpSecret, base32_decode};
 use time::Duration;
 
-use crate::common::{Env, envs, rows};
-
-const PW: &str = "Sign-in password 1";
-
-fn ctx() -> RequestCtx {
-    RequestCtx { source_ip: Some("198.51.100.7".into()), user_agent: Some("contract-test".into()) }
-}
-
-fn key() -> Arc<Keyring> {
-    Arc::new(Keyring::new(DataKey::from_bytes(&[7u8; 32]).unwrap(), vec![]))
-}
-
-/// Services with a fixed key, so two instances (or a restart) read each other's secrets.
-fn services(env: &Env, store: SqlStore) -> Tessera<SqlStore> {
-    Tessera::new(store, env.clock.clone()).with_keyring(key())
-}
-
-fn code(secret: &TotpSecret, env: &Env, steps_ahead: i64) -> String {
-    format!("{:06}", secret.code_at_step(step_of(env.clock.get()) + steps_ahead))
-}
-
-/// A user in `state` with a password, registered through the real registration flow.
-/// Returns the user and their TOTP secret.
-async fn registered(env: &Env, svc: &Tessera<SqlStore>, upn: &str, state: PerUserMfaState) -> (User, TotpSecret) {
-    let b = env.b;
-    env.user_with(upn, &[], Some(PW)).await;
-    let step = BulkOp::SetState(PerUserMfaState::Enforced);
-    svc.bulk(&env.ga, rows(step, &[upn]), false).await.unwrap();
-    let started = svc.sign_in_password("contoso", upn, PW.into(), &ctx()).await.unwrap();
-    assert_eq!(started.session.stage, SessionStage::RegistrationRequired, "[{b}]");
-    let pending = svc.begin_totp_registration(&started.token).await.unwrap();
-    let secret = TotpSecret::from_bytes(base32_decode(&pending.secret_base32).unwrap());
-    let (done, codes) =
-        svc.finish_totp_registration(&started.token, &code(&secret, env, 0), None, &ctx()).await.unwrap();
-    assert_eq!(done.session.stage, SessionStage::SignedIn, "[{b}]");
-    assert_eq!(codes.len(), 10, "[{b}] ten recovery codes the first time");
-    if state != PerUserMfaState::Enforced {
-        svc.bulk(&env.ga, rows(BulkOp::SetState(state), &[upn]), false).await.unwrap();
-    }
-    (env.get(upn).await.unwrap(), secret)
-}
-
-async fn mfa_session(svc: &Tessera<SqlStore>, upn: &str) -> Started {
-    let s = svc.sign_in_password("contoso", upn, PW.into(), &ctx()).await.unwrap();
-    assert_eq!(s.session.stage, SessionStage::MfaRequired);
-    s
-}
+use crate::common::{PW, code, ctx, envs, mfa_session, registered, rows, services};
 
 #[tokio::test]
 async fn registration_enforces_an_enabled_user_and_is_audited() {
@@ -242,6 +194,8 @@ async fn a_reset_user_registers_again_and_sessions_end_when_told() {
         env.user_with("sam@contoso.com", &[], Some(PW)).await;
         let s = svc.sign_in_password("contoso", "sam@contoso.com", PW.into(), &ctx()).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::SignedIn, "[{b}]");
+        assert!(svc.session_in_tenant("contoso", &s.token).await.unwrap().is_some(), "[{b}]");
+        assert!(svc.session_in_tenant("fabrikam", &s.token).await.unwrap().is_none(), "[{b}] not in another tenant");
         env.clock.advance(svc.policy().session_idle - Duration::minutes(5));
         assert!(svc.current_session(&s.token).await.unwrap().is_some(), "[{b}] still active");
         env.clock.advance(svc.policy().session_idle);

@@ -17,10 +17,7 @@ pub(super) fn router() -> Router<App> {
     Router::new()
         .route("/api/v1/tenants/{tenant}/audit", get(audit))
         .route("/api/v1/tenants/{tenant}/signins", get(signins))
-        .route(
-            "/api/v1/tenants/{tenant}/settings/mfa",
-            get(get_settings).patch(patch_settings),
-        )
+        .route("/api/v1/tenants/{tenant}/settings/mfa", get(get_settings).patch(patch_settings))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -76,10 +73,7 @@ pub(super) struct PageDto<T> {
 
 impl<T> From<Page<T>> for PageDto<T> {
     fn from(p: Page<T>) -> Self {
-        Self {
-            items: p.items,
-            next: p.next,
-        }
+        Self { items: p.items, next: p.next }
     }
 }
 
@@ -116,10 +110,7 @@ pub(super) async fn signins(
     params(("tenant" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = super::schemas::MfaSettingsSchema), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn get_settings(
-    Admin(actor): Admin,
-    State(app): State<App>,
-) -> Result<Json<MfaSettings>, ApiError> {
+pub(super) async fn get_settings(Admin(actor): Admin, State(app): State<App>) -> Result<Json<MfaSettings>, ApiError> {
     Ok(Json(app.mfa_settings(&actor).await?))
 }
 

@@ -15,10 +15,7 @@ use crate::{ApiError, App};
 const BULK_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub(super) fn router() -> Router<App> {
-    Router::new().route(
-        "/api/v1/tenants/{tenant}/mfa/bulk",
-        post(bulk).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
-    )
+    Router::new().route("/api/v1/tenants/{tenant}/mfa/bulk", post(bulk).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -64,23 +61,15 @@ impl BulkRequest {
             "enable" => Some(BulkOp::QuickStep(QuickStep::Enable)),
             "enforce" => Some(BulkOp::QuickStep(QuickStep::Enforce)),
             "disable" => Some(BulkOp::QuickStep(QuickStep::Disable)),
-            "requireReregistration" => settings(UserSettingsOptions {
-                require_reregistration: true,
-                ..Default::default()
-            }),
-            "deleteAppPasswords" => settings(UserSettingsOptions {
-                delete_app_passwords: true,
-                ..Default::default()
-            }),
-            "revokeRememberedDevices" => settings(UserSettingsOptions {
-                revoke_remembered_devices: true,
-                ..Default::default()
-            }),
+            "requireReregistration" => {
+                settings(UserSettingsOptions { require_reregistration: true, ..Default::default() })
+            }
+            "deleteAppPasswords" => settings(UserSettingsOptions { delete_app_passwords: true, ..Default::default() }),
+            "revokeRememberedDevices" => {
+                settings(UserSettingsOptions { revoke_remembered_devices: true, ..Default::default() })
+            }
             "manageUserSettings" => {
-                let o = self
-                    .options
-                    .as_ref()
-                    .ok_or_else(|| invalid("manageUserSettings needs `options`"))?;
+                let o = self.options.as_ref().ok_or_else(|| invalid("manageUserSettings needs `options`"))?;
                 settings(UserSettingsOptions {
                     require_reregistration: o.require_reregistration,
                     delete_app_passwords: o.delete_app_passwords,
@@ -107,17 +96,11 @@ impl BulkRequest {
                 if !self.items.is_empty() {
                     return Err(invalid("`items` is only for action setState; use `users`"));
                 }
-                Ok(self
-                    .users
-                    .into_iter()
-                    .map(|user| BulkRequestRow { user, op })
-                    .collect())
+                Ok(self.users.into_iter().map(|user| BulkRequestRow { user, op }).collect())
             }
             None => {
                 if !self.users.is_empty() {
-                    return Err(invalid(
-                        "action setState takes `items` ({user, perUserMfaState}), not `users`",
-                    ));
+                    return Err(invalid("action setState takes `items` ({user, perUserMfaState}), not `users`"));
                 }
                 self.items
                     .into_iter()

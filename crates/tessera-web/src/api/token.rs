@@ -45,12 +45,6 @@ pub(super) async fn issue_token(
     ClientCtx(ctx): ClientCtx,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let t = app
-        .issue_token(&req.tenant, &req.upn, req.password, req.otp, &ctx)
-        .await?;
-    Ok(Json(TokenResponse {
-        access_token: t.access_token,
-        token_type: "Bearer",
-        expires_in: t.expires_in,
-    }))
+    let t = app.issue_token(&req.tenant, &req.upn, req.password, req.otp, &ctx).await?;
+    Ok(Json(TokenResponse { access_token: t.access_token, token_type: "Bearer", expires_in: t.expires_in }))
 }

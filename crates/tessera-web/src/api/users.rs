@@ -16,15 +16,9 @@ use crate::{ApiError, App};
 
 pub(super) fn router() -> Router<App> {
     Router::new()
-        .route(
-            "/api/v1/tenants/{tenant}/users",
-            post(create_user).get(list_users),
-        )
+        .route("/api/v1/tenants/{tenant}/users", post(create_user).get(list_users))
         .route("/api/v1/tenants/{tenant}/users/import", post(import_users))
-        .route(
-            "/api/v1/tenants/{tenant}/users/{user}",
-            get(get_user).delete(delete_user),
-        )
+        .route("/api/v1/tenants/{tenant}/users/{user}", get(get_user).delete(delete_user))
         .route(
             "/api/v1/tenants/{tenant}/users/{user}/authentication/requirements",
             get(get_requirements).patch(patch_requirements),
@@ -58,10 +52,7 @@ impl From<User> for UserDto {
             per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned(),
             methods: u.methods.iter().map(|m| m.as_str().to_owned()).collect(),
             roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            created_at: u
-                .created_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            created_at: u.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         }
     }
 }
@@ -175,24 +166,9 @@ pub(super) async fn list_users(
     State(app): State<App>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<UserPage>, ApiError> {
-    let state = q
-        .mfa_state
-        .as_deref()
-        .map(PerUserMfaState::parse)
-        .transpose()?;
-    let page = app
-        .list_users(
-            &actor,
-            state,
-            q.search.as_deref(),
-            q.limit,
-            q.cursor.as_deref(),
-        )
-        .await?;
-    Ok(Json(UserPage {
-        items: page.items.into_iter().map(Into::into).collect(),
-        next: page.next,
-    }))
+    let state = q.mfa_state.as_deref().map(PerUserMfaState::parse).transpose()?;
+    let page = app.list_users(&actor, state, q.search.as_deref(), q.limit, q.cursor.as_deref()).await?;
+    Ok(Json(UserPage { items: page.items.into_iter().map(Into::into).collect(), next: page.next }))
 }
 
 /// Read a user, by id or UPN.
@@ -233,9 +209,7 @@ pub(super) async fn get_requirements(
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<Requirements>, ApiError> {
     let u = app.get_user(&actor, &user).await?;
-    Ok(Json(Requirements {
-        per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned(),
-    }))
+    Ok(Json(Requirements { per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned() }))
 }
 
 /// Set a user's per-user MFA state (audited).
@@ -252,7 +226,5 @@ pub(super) async fn patch_requirements(
 ) -> Result<Json<Requirements>, ApiError> {
     let state = PerUserMfaState::parse(&req.per_user_mfa_state)?;
     let state = app.set_mfa_state(&actor, &user, state).await?;
-    Ok(Json(Requirements {
-        per_user_mfa_state: state.as_str().to_owned(),
-    }))
+    Ok(Json(Requirements { per_user_mfa_state: state.as_str().to_owned() }))
 }

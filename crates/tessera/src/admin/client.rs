@@ -54,10 +54,16 @@ impl ApiError {
             Failure::Auth => {
                 format!("your session is no longer valid ({}): run `tessera login` again", self.describe())
             }
+            Failure::TooManyAttempts => too_many_attempts(&self),
             _ => self.describe(),
         };
         CliError::new(kind, message)
     }
+}
+
+/// The message for a 429 answer: what to do, then the server's own words (how long).
+pub fn too_many_attempts(error: &ApiError) -> String {
+    format!("too many attempts, try again later ({})", error.describe())
 }
 
 /// What the server answered: a success body, or an error and the whole error body.
@@ -296,6 +302,13 @@ mod tests {
         let cli = expired.into_cli();
         assert_eq!(cli.exit_code(), 3);
         assert!(cli.to_string().contains("tessera login"), "{cli}");
+        let locked = ApiError::from_body(
+            429,
+            &json!({"error": "too_many_requests", "message": "too many attempts: try again in 15 minute(s)"}),
+        );
+        let cli = locked.into_cli();
+        assert_eq!(cli.exit_code(), 9);
+        assert!(cli.to_string().starts_with("too many attempts, try again later (too many attempts: try again in 15"));
         let bare = ApiError::from_body(500, &Value::Null);
         assert_eq!(bare.describe(), "the server answered HTTP 500");
     }

@@ -21,6 +21,9 @@ pub mod exit {
     pub const BULK_REJECTED: u8 = 7;
     /// The server could not be reached (connection refused, DNS, timeout, 502/503/504).
     pub const UNREACHABLE: u8 = 8;
+    /// Too many attempts (HTTP 429): the account or address is locked for a while; trying
+    /// again at once does not help.
+    pub const TOO_MANY_ATTEMPTS: u8 = 9;
 }
 
 /// The exit-code table as a literal, for `concat!` in long help texts.
@@ -31,12 +34,14 @@ Exit codes:
   0  success
   1  unexpected error (server error, malformed answer, local I/O)
   2  usage error (the command line could not be parsed)
-  3  not logged in, session expired, invalid credentials, MFA needed at login
+  3  not logged in, session expired or revoked, invalid credentials or one-time code,
+     MFA needed at login
   4  forbidden (your roles do not allow this, or another tenant)
   5  not found (user or tenant)
   6  bad input (invalid UPN, CSV, timestamp or setting; the server refused the input)
   7  bulk request rejected: some rows failed, nothing was applied (also a failing dry run)
-  8  server unreachable"
+  8  server unreachable
+  9  too many attempts: locked for a while, try again later"
     };
 }
 pub(crate) use exit_codes_text;
@@ -55,6 +60,7 @@ pub enum Failure {
     BadInput,
     BulkRejected,
     Unreachable,
+    TooManyAttempts,
 }
 
 impl Failure {
@@ -68,6 +74,7 @@ impl Failure {
             Failure::BadInput => exit::BAD_INPUT,
             Failure::BulkRejected => exit::BULK_REJECTED,
             Failure::Unreachable => exit::UNREACHABLE,
+            Failure::TooManyAttempts => exit::TOO_MANY_ATTEMPTS,
         }
     }
 
@@ -75,7 +82,10 @@ impl Failure {
     /// HTTP status for codes this CLI does not know.
     pub fn from_api(status: u16, code: &str) -> Failure {
         match code {
-            "unauthorized" | "invalid_credentials" | "mfa_required" | "mfa_registration_required" => Failure::Auth,
+            "unauthorized" | "invalid_credentials" | "invalid_otp" | "mfa_required" | "mfa_registration_required" => {
+                Failure::Auth
+            }
+            "too_many_requests" => Failure::TooManyAttempts,
             "forbidden" => Failure::Forbidden,
             "not_found" => Failure::NotFound,
             "bulk_rejected" => Failure::BulkRejected,
@@ -90,6 +100,7 @@ impl Failure {
             401 => Failure::Auth,
             403 => Failure::Forbidden,
             404 => Failure::NotFound,
+            429 => Failure::TooManyAttempts,
             400 | 409 | 413 | 422 => Failure::BadInput,
             502..=504 => Failure::Unreachable,
             _ => Failure::Unexpected,
@@ -151,6 +162,7 @@ mod tests {
             (Failure::BadInput, 6),
             (Failure::BulkRejected, 7),
             (Failure::Unreachable, 8),
+            (Failure::TooManyAttempts, 9),
         ];
         for (kind, code) in table {
             assert_eq!(kind.exit_code(), code, "{kind:?}");
@@ -164,6 +176,7 @@ mod tests {
             (401, "unauthorized", exit::AUTH),
             (401, "invalid_credentials", exit::AUTH),
             (401, "mfa_required", exit::AUTH),
+            (401, "invalid_otp", exit::AUTH),
             (403, "mfa_registration_required", exit::AUTH),
             (403, "forbidden", exit::FORBIDDEN),
             (404, "not_found", exit::NOT_FOUND),
@@ -172,7 +185,7 @@ mod tests {
             (400, "invalid_setting", exit::BAD_INPUT),
             (409, "user_exists", exit::BAD_INPUT),
             (422, "bulk_rejected", exit::BULK_REJECTED),
-            (429, "too_many_requests", exit::UNEXPECTED),
+            (429, "too_many_requests", exit::TOO_MANY_ATTEMPTS),
             (500, "internal", exit::UNEXPECTED),
         ];
         for (status, code, expected) in cases {
@@ -186,6 +199,7 @@ mod tests {
         assert_eq!(Failure::from_api(403, "").exit_code(), exit::FORBIDDEN);
         assert_eq!(Failure::from_api(404, "").exit_code(), exit::NOT_FOUND);
         assert_eq!(Failure::from_api(409, "").exit_code(), exit::BAD_INPUT);
+        assert_eq!(Failure::from_api(429, "").exit_code(), exit::TOO_MANY_ATTEMPTS);
         assert_eq!(Failure::from_api(502, "").exit_code(), exit::UNREACHABLE);
         assert_eq!(Failure::from_api(503, "").exit_code(), exit::UNREACHABLE);
         assert_eq!(Failure::from_api(500, "").exit_code(), exit::UNEXPECTED);

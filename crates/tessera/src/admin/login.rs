@@ -30,7 +30,8 @@ pub struct LoginArgs {
     /// Otherwise $TESSERA_PASSWORD, otherwise a prompt without echo when stdin is a terminal.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// One-time code of your authenticator app, when your account requires MFA.
+    /// One-time code of your authenticator app (or an unused recovery code), when your
+    /// account requires MFA.
     #[arg(long, value_name = "CODE")]
     pub otp: Option<String>,
 }
@@ -91,9 +92,13 @@ async fn request_token(server: &Url, body: &TokenRequest<'_>) -> Result<TokenRes
 
 fn login_error(error: &ApiError, request: &TokenRequest<'_>, server: &Url) -> CliError {
     let message = match error.code.as_str() {
-        "mfa_required" if request.otp.is_some() => {
-            "the one-time code was not accepted: run `tessera login` again with a fresh --otp CODE".to_owned()
+        "invalid_otp" | "mfa_required" if request.otp.is_some() => {
+            "the one-time code was not accepted (wrong, expired, or used already: each code works \
+             once): run `tessera login` again with the next code of your authenticator app, or an \
+             unused recovery code, as --otp CODE"
+                .to_owned()
         }
+        "too_many_requests" => client::too_many_attempts(error),
         "mfa_required" => format!(
             "{} needs a second factor: run `tessera login` again with --otp CODE \
              (the code shown by your authenticator app)",
@@ -201,6 +206,7 @@ mod tests {
         let request = TokenRequest { tenant: "contoso", upn: "a@contoso.com", password: &password, otp };
         let status = match code {
             "mfa_registration_required" => 403,
+            "too_many_requests" => 429,
             _ => 401,
         };
         let error = ApiError { status, code: code.into(), message: String::new() };
@@ -229,6 +235,12 @@ mod tests {
         let (kind, message) = login_failure("mfa_registration_required", None);
         assert_eq!(kind, Failure::Auth);
         assert!(message.contains("register"), "{message}");
+        let (kind, message) = login_failure("invalid_otp", Some("123456"));
+        assert_eq!(kind, Failure::Auth);
+        assert!(message.contains("not accepted") && message.contains("once"), "{message}");
+        let (kind, message) = login_failure("too_many_requests", Some("123456"));
+        assert_eq!(kind, Failure::TooManyAttempts);
+        assert!(message.starts_with("too many attempts, try again later"), "{message}");
         let (kind, message) = login_failure("invalid_credentials", None);
         assert_eq!(kind, Failure::Auth);
         assert!(!message.contains("pw"), "{message}");
@@ -240,5 +252,13 @@ mod tests {
         let request = TokenRequest { tenant: "t", upn: "a@b", password: &password, otp: None };
         let value = serde_json::to_value(&request).unwrap();
         assert_eq!(value, json!({"tenant": "t", "upn": "a@b", "password": "pw"}));
+    }
+
+    #[test]
+    fn token_request_carries_the_otp() {
+        let password = Password::new("pw".into()).unwrap();
+        let request = TokenRequest { tenant: "t", upn: "a@b", password: &password, otp: Some("ABCDE-FGHJK") };
+        let value = serde_json::to_value(&request).unwrap();
+        assert_eq!(value, json!({"tenant": "t", "upn": "a@b", "password": "pw", "otp": "ABCDE-FGHJK"}));
     }
 }

@@ -13,6 +13,7 @@ mod logs;
 mod mfa;
 mod output;
 mod paging;
+mod sessions;
 mod settings;
 mod users;
 mod values;
@@ -38,7 +39,7 @@ pub enum AdminCommand {
     /// Forget the stored session.
     #[command(after_long_help = EXIT_CODES_HELP)]
     Logout,
-    /// List, show, create, delete and import users.
+    /// List, show, create, delete and import users; list and revoke their sessions.
     #[command(subcommand)]
     Users(users::UsersCommand),
     /// Per-user MFA: status, Enable, Enforce, Disable, apply a CSV, manage user settings.
@@ -62,7 +63,10 @@ The session is stored in credentials.json (mode 0600) in the config directory:
 Every other admin command uses it; the server URL comes from --server / $TESSERA_SERVER.
 
 The password comes from --password-file, else $TESSERA_PASSWORD, else a prompt without echo
-when stdin is a terminal. An account with MFA needs --otp CODE.
+when stdin is a terminal. An account with MFA needs --otp CODE: the current code of your
+authenticator app, or one of your recovery codes. Each code is accepted once, on any server
+of the deployment; a wrong or used code is exit code 3, and after a few wrong ones the
+account is locked for a while (exit code 9: too many attempts, try again later).
 
 ",
     exit_codes_text!()

@@ -1,4 +1,5 @@
-//! `tessera users list|show|add|delete|import`.
+//! `tessera users list|show|add|delete|import`; `sessions` and `revoke-sessions` are in
+//! `sessions.rs`.
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use super::error::{CliError, EXIT_CODES_HELP, Failure, exit_codes_text};
 use super::login::read_password_file;
 use super::output::{self, OutputFormat, Table};
 use super::paging::{self, PageArgs};
+use super::sessions;
 use super::values::{MfaState, Password, Upn, UserRef, printable};
 
 #[derive(clap::Subcommand, Debug)]
@@ -38,6 +40,19 @@ pub enum UsersCommand {
     /// Create many users from a CSV file, all or nothing.
     #[command(after_long_help = IMPORT_HELP)]
     Import(ImportArgs),
+    /// List a user's active sign-in sessions.
+    #[command(after_long_help = sessions::SESSIONS_HELP)]
+    Sessions {
+        /// UPN or user id.
+        user: String,
+    },
+    /// Revoke all sessions: end every session and API token of users (each one separately).
+    #[command(after_long_help = sessions::REVOKE_HELP)]
+    RevokeSessions {
+        /// UPNs or user ids.
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
 }
 
 const IMPORT_HELP: &str = concat!(
@@ -124,6 +139,8 @@ pub async fn run(cmd: UsersCommand, ctx: &Context) -> Result<(), CliError> {
         UsersCommand::Add(args) => add(args, ctx).await,
         UsersCommand::Delete { users } => delete(&users, ctx).await,
         UsersCommand::Import(args) => import(args, ctx).await,
+        UsersCommand::Sessions { user } => sessions::list(&user, ctx).await,
+        UsersCommand::RevokeSessions { users } => sessions::revoke(&users, ctx).await,
     }
 }
 

@@ -1,7 +1,9 @@
 //! The world of one end-to-end test: a temporary directory, a tenant created by the real
 //! `tessera init`, a real `tessera serve` child process on port 0 over a fresh database
 //! (SQLite, or PostgreSQL when `TESSERA_TEST_DATABASE_URL` is set), and a config directory
-//! for the CLI's session. Every command runs the real binary with no stdin.
+//! for the CLI's session. Every command runs the real binary with no stdin. A test may start
+//! more `tessera serve` processes on the same database (one deployment of several nodes
+//! sharing one encryption key file).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -160,10 +162,14 @@ impl Drop for Server {
     }
 }
 
-/// One test's world. Fields drop in order: the server stops before its directory goes.
+/// One test's world. Fields drop in order: the servers stop before their directory goes.
 pub struct Env {
     server: Option<Server>,
+    /// Servers started by [`Env::start_another_server`].
+    more_servers: Vec<Server>,
     backend: Backend,
+    /// The `--encryption-key-file` every server gets, if not the default in the data dir.
+    key_file: Option<PathBuf>,
     dir: tempfile::TempDir,
     /// `http://127.0.0.1:PORT` of the running server.
     pub url: String,
@@ -173,20 +179,51 @@ impl Env {
     /// `tessera init` (tenant `contoso`, Global Administrator `admin@contoso.com`), then
     /// `tessera serve` on port 0. Not logged in yet.
     pub fn start(backend: Backend) -> Env {
+        Env::start_inner(backend, false)
+    }
+
+    /// Like [`Env::start`], but the key that encrypts secrets at rest is a file made by
+    /// `tessera keys generate` and given to every server with `--encryption-key-file`, as
+    /// nodes of one deployment share it.
+    pub fn start_with_key_file(backend: Backend) -> Env {
+        Env::start_inner(backend, true)
+    }
+
+    fn start_inner(backend: Backend, key_file: bool) -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut env = Env { server: None, backend, dir, url: String::new() };
+        let mut env = Env { server: None, more_servers: Vec::new(), backend, key_file: None, dir, url: String::new() };
         fs::write(env.admin_password_file(), format!("{ADMIN_PASSWORD}\n")).expect("write password file");
         env.init(ADMIN, &env.admin_password_file()).ok().stdout_has("created tenant 'contoso'");
-        env.start_server();
+        if key_file {
+            let path = env.path("shared.key");
+            let shown = path.display().to_string();
+            run(base_command().args(["keys", "generate", &shown]), &format!("keys generate {shown}"))
+                .ok()
+                .stdout_has("wrote a new key");
+            env.key_file = Some(path);
+        }
+        let (server, url) = env.spawn_server("serve.log");
+        env.server = Some(server);
+        env.url = url;
         env
     }
 
-    fn start_server(&mut self) {
-        let log = self.path("serve.log");
+    /// Starts one more `tessera serve` on the same database and key; returns its URL.
+    pub fn start_another_server(&mut self) -> String {
+        let log = format!("serve-{}.log", self.more_servers.len() + 2);
+        let (server, url) = self.spawn_server(&log);
+        self.more_servers.push(server);
+        url
+    }
+
+    fn spawn_server(&self, log_name: &str) -> (Server, String) {
+        let log = self.path(log_name);
         let mut command = base_command();
+        command.arg("serve").args(self.backend.storage_args(&self.data_dir()));
+        if let Some(key) = &self.key_file {
+            command.arg("--encryption-key-file").arg(key);
+        }
         command
-            .arg("serve")
-            .args(self.backend.storage_args(&self.data_dir()))
             .args(["--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -207,8 +244,7 @@ impl Env {
         let Some(url) = line.trim().strip_prefix("listening on ") else {
             panic!("tessera serve did not print `listening on URL` (got {line:?}); its log:\n{}", server.log_text());
         };
-        self.url = url.to_owned();
-        self.server = Some(server);
+        (server, url.to_owned())
     }
 
     /// Kills the server: the stored session then points at a closed port.
@@ -220,8 +256,18 @@ impl Env {
         self.dir.path().join(name)
     }
 
-    fn data_dir(&self) -> PathBuf {
+    pub fn data_dir(&self) -> PathBuf {
         self.path("data")
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The file holding the key that encrypts secrets at rest (the servers' default is
+    /// `secret.key` in the data directory, created by the first `tessera serve`).
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file.clone().unwrap_or_else(|| self.data_dir().join("secret.key"))
     }
 
     /// The CLI's config directory (holds credentials.json after `tessera login`).
@@ -291,6 +337,34 @@ impl Env {
         .stdout_has("Logged in to");
     }
 
+    /// `tessera login` as `upn` on `server`, with `password` (written to a file) and an
+    /// optional `--otp`, storing the session in the config directory `config`.
+    pub fn login_as(&self, config: &Path, server: &str, upn: &str, password: &str, otp: Option<&str>) -> Run {
+        let password_file = self.write(&format!("{upn}.pw"), format!("{password}\n"));
+        let mut args = vec!["login", "--server", server, "--tenant", TENANT, "--upn", upn, "--password-file"];
+        args.push(&password_file);
+        if let Some(otp) = otp {
+            args.extend(["--otp", otp]);
+        }
+        self.tessera_in(config, &args)
+    }
+
+    /// Runs `tessera ARGS` with the session stored in `config` (another user's CLI).
+    pub fn tessera_in(&self, config: &Path, args: &[&str]) -> Run {
+        let config = config.display().to_string();
+        self.tessera_with(args, &[("TESSERA_CONFIG_DIR", &config)])
+    }
+
+    /// Creates a user with a password and roles (role names as the API spells them) through
+    /// the API as the logged-in administrator.
+    #[track_caller]
+    pub fn add_user_with(&self, upn: &str, password: &str, roles: &[&str]) {
+        let name = upn.split('@').next().unwrap_or(upn);
+        let body = serde_json::json!({"upn": upn, "displayName": name, "password": password, "roles": roles});
+        let (status, answer) = self.api_post("users", &body);
+        assert_eq!(status, 201, "create {upn}: {answer}");
+    }
+
     /// `tessera users add UPN --display-name NAME` for each (no password: no Argon2 cost).
     pub fn add_users(&self, upns: &[&str]) {
         for upn in upns {
@@ -345,6 +419,15 @@ impl Env {
             (status, response.json().await.unwrap_or(Value::Null))
         })
     }
+}
+
+/// `POST URL` with a JSON body and no token (e.g. `/api/v1/auth/token`): (status, body).
+pub fn post_anonymous(url: &str, body: &Value) -> (u16, Value) {
+    block_on(async move {
+        let response = reqwest::Client::new().post(url).json(body).send().await.expect("POST to the API");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
 }
 
 /// The binary, with nothing inherited that changes its behaviour.

@@ -1,0 +1,151 @@
+//! The signed-in user's security info: MFA state, sign-in methods, recovery codes, sessions;
+//! and sign-out.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tessera_core::CoreError;
+use tessera_core::mfa::{MethodKind, PerUserMfaState};
+use tessera_core::service::SecurityInfo;
+
+use super::csrf::{CsrfOnly, SessionForm};
+use super::session::PageSession;
+use super::views::{MePage, MethodRow, Msg, RecoveryCodesPage, SessionRow, message, page, when};
+use super::{cookies, internal, see_other, to_signin, to_step_up, url};
+use crate::App;
+use crate::extract::ClientCtx;
+
+pub(super) fn router() -> Router<App> {
+    Router::new()
+        .route("/t/{tenant}/me", get(security_info))
+        .route("/t/{tenant}/me/methods/{id}/delete", post(delete_method))
+        .route("/t/{tenant}/me/recovery-codes", post(new_recovery_codes))
+        .route("/t/{tenant}/signout", post(sign_out))
+}
+
+#[derive(Deserialize)]
+struct MeQuery {
+    done: Option<String>,
+}
+
+/// `GET /t/{tenant}/me`.
+async fn security_info(State(app): State<App>, s: PageSession, Query(q): Query<MeQuery>) -> Response {
+    if !s.signed_in() {
+        return s.redirect_to_stage(None);
+    }
+    let notice = match q.done.as_deref() {
+        Some("deleted") => Some("The sign-in method was deleted."),
+        _ => None,
+    };
+    match app.security_info(&s.token).await {
+        Ok(info) => page(StatusCode::OK, &me_page(&s, info, notice)),
+        Err(CoreError::Unauthorized) => to_signin(&s.tenant),
+        Err(e) => internal(&s.tenant, &e),
+    }
+}
+
+fn me_page(s: &PageSession, info: SecurityInfo, notice: Option<&'static str>) -> MePage {
+    let (state, state_text) = match info.user.per_user_mfa_state {
+        PerUserMfaState::Disabled => ("Disabled", "Your account does not require a second factor."),
+        PerUserMfaState::Enabled => ("Enabled", "You will set up a second factor at your next sign-in."),
+        PerUserMfaState::Enforced => ("Enforced", "Every sign-in needs a second factor."),
+    };
+    let this_session: String = s.session.id_hash.chars().take(12).collect();
+    let methods = info
+        .methods
+        .iter()
+        .map(|m| MethodRow {
+            id: m.id.to_string(),
+            kind: kind_name(m.kind),
+            label: m.label.clone().unwrap_or_default(),
+            created: when(m.created_at),
+            last_used: m.last_used_at.map(when).unwrap_or_else(|| "Never".into()),
+            deletable: m.kind != MethodKind::RecoveryCode,
+        })
+        .collect();
+    let sessions = info
+        .sessions
+        .iter()
+        .map(|v| SessionRow {
+            created: when(v.created_at),
+            last_seen: when(v.last_seen_at),
+            ip: v.source_ip.clone().unwrap_or_else(|| "Unknown".into()),
+            agent: v.user_agent.clone().unwrap_or_else(|| "Unknown".into()),
+            current: v.id == this_session,
+        })
+        .collect();
+    MePage {
+        tenant: s.tenant.clone(),
+        csrf: s.session.csrf.clone(),
+        display_name: info.user.display_name.clone(),
+        upn: info.user.upn.to_string(),
+        state,
+        state_text,
+        can_regenerate: info.user.methods.iter().any(|m| *m != MethodKind::RecoveryCode),
+        methods,
+        totp_allowed: info.totp_allowed,
+        recovery_left: info.recovery_codes_left,
+        sessions,
+        notice,
+    }
+}
+
+fn kind_name(k: MethodKind) -> &'static str {
+    match k {
+        MethodKind::Totp => "Authenticator app",
+        MethodKind::Webauthn => "Security key or passkey",
+        MethodKind::Email => "Email",
+        MethodKind::Sms => "Phone (text message)",
+        MethodKind::RecoveryCode => "Recovery codes",
+        MethodKind::TemporaryAccessPass => "Temporary Access Pass",
+    }
+}
+
+#[derive(Deserialize)]
+struct MethodPath {
+    id: String,
+}
+
+/// `POST /t/{tenant}/me/methods/{id}/delete` (needs a fresh second factor).
+async fn delete_method(
+    State(app): State<App>,
+    ClientCtx(ctx): ClientCtx,
+    Path(p): Path<MethodPath>,
+    SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
+) -> Response {
+    match app.delete_my_method(&s.token, &p.id, &ctx).await {
+        Ok(()) => see_other(&url(&s.tenant, "/me?done=deleted"), &[]),
+        Err(CoreError::FreshMfaRequired) => to_step_up(&s.tenant, &url(&s.tenant, "/me")),
+        Err(CoreError::NotFound(_)) => message(StatusCode::NOT_FOUND, &s.tenant, Msg::NotFound),
+        Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
+        Err(e) => internal(&s.tenant, &e),
+    }
+}
+
+/// `POST /t/{tenant}/me/recovery-codes`: ten new codes, shown once (needs a fresh second factor).
+async fn new_recovery_codes(
+    State(app): State<App>,
+    ClientCtx(ctx): ClientCtx,
+    SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
+) -> Response {
+    match app.regenerate_recovery_codes(&s.token, &ctx).await {
+        Ok(codes) => {
+            let p = RecoveryCodesPage { tenant: s.tenant.clone(), codes, continue_to: url(&s.tenant, "/me") };
+            page(StatusCode::OK, &p)
+        }
+        Err(CoreError::FreshMfaRequired) => to_step_up(&s.tenant, &url(&s.tenant, "/me")),
+        Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
+        Err(e) => internal(&s.tenant, &e),
+    }
+}
+
+/// `POST /t/{tenant}/signout`: ends the session, removes the cookie.
+async fn sign_out(State(app): State<App>, SessionForm { session: s, .. }: SessionForm<CsrfOnly>) -> Response {
+    match app.sign_out(&s.token).await {
+        Ok(()) => see_other(&url(&s.tenant, "/signin"), &[cookies::clear_session()]),
+        Err(e) => internal(&s.tenant, &e),
+    }
+}

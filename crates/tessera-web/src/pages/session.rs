@@ -1,0 +1,48 @@
+//! The session behind the `__Host-tessera_session` cookie, as an extractor. Without a valid
+//! session the request goes to the sign-in page and the cookie is removed.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::Response;
+use tessera_core::session::{Session, SessionStage};
+
+use super::{Tenant, cookies, internal, see_other, to_signin, url};
+use crate::App;
+
+pub(crate) struct PageSession {
+    pub tenant: String,
+    /// The cookie value, which the services take.
+    pub token: String,
+    pub session: Session,
+}
+
+impl FromRequestParts<App> for PageSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        let Tenant(tenant) = Tenant::from_request_parts(parts, app).await?;
+        let Some(token) = cookies::get(&parts.headers, cookies::SESSION) else { return Err(to_signin(&tenant)) };
+        match app.session_in_tenant(&tenant, &token).await {
+            Ok(Some(session)) => Ok(Self { tenant, token, session }),
+            Ok(None) => Err(to_signin(&tenant)),
+            Err(e) => Err(internal(&tenant, &e)),
+        }
+    }
+}
+
+impl PageSession {
+    /// Where a session that is not at `want` belongs: its own step of the sign-in.
+    pub(crate) fn redirect_to_stage(&self, ret: Option<&str>) -> Response {
+        let q = super::return_query(ret);
+        let to = match self.session.stage {
+            SessionStage::MfaRequired => url(&self.tenant, &format!("/signin/mfa{q}")),
+            SessionStage::RegistrationRequired => url(&self.tenant, &format!("/signin/register{q}")),
+            SessionStage::SignedIn => super::after_sign_in(&self.tenant, ret),
+        };
+        see_other(&to, &[])
+    }
+
+    pub(crate) fn signed_in(&self) -> bool {
+        self.session.stage == SessionStage::SignedIn
+    }
+}

@@ -1,0 +1,100 @@
+// Test harness: a real `tessera` server on a fresh data directory, the admin REST API,
+// oathtool for TOTP codes, and Debian's Chromium driven by playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, '..', '..');
+export const BIN = process.env.TESSERA_BIN || join(ROOT, 'target', 'debug', 'tessera');
+export const SCREENSHOTS = process.env.TESSERA_SCREENSHOTS || join(ROOT, 'e2e', 'screenshots');
+export const ADMIN = 'admin@contoso.com';
+export const ADMIN_PASSWORD = 'e2e admin password';
+export const TENANT = 'contoso';
+
+/** Starts `tessera init` + `tessera serve` on port 0; resolves when it is listening. */
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
+  const pwFile = join(dir, 'admin.pw');
+  writeFileSync(pwFile, ADMIN_PASSWORD + '\n');
+  execFileSync(BIN, ['init', '--data-dir', join(dir, 'data'), '--tenant', TENANT, '--admin', ADMIN,
+    '--admin-password-file', pwFile], { stdio: 'pipe' });
+  const child = spawn(BIN, ['serve', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TESSERA_LOG: 'warn' } });
+  let log = '';
+  child.stderr.on('data', (d) => { log += d; });
+  const port = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('server did not start:\n' + log)), 30000);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) { clearTimeout(timer); ok(Number(m[1])); }
+    });
+    child.on('exit', (code) => fail(new Error(`server exited ${code}:\n${log}`)));
+  });
+  // localhost, not 127.0.0.1: browsers treat it as a secure context (Secure cookies, WebAuthn).
+  const base = `http://localhost:${port}`;
+  const server = { base, child, dir, log: () => log, stop: () => child.kill('SIGTERM') };
+  server.token = await apiToken(server, ADMIN, ADMIN_PASSWORD);
+  return server;
+}
+
+export async function apiToken(server, upn, password) {
+  const r = await fetch(`${server.base}/api/v1/auth/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tenant: TENANT, upn, password }),
+  });
+  const body = await r.json();
+  if (r.status !== 200) throw new Error(`token for ${upn}: ${r.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/** Calls the admin API as the tenant's Global Administrator. */
+export async function api(server, method, path, body, token = server.token) {
+  const r = await fetch(`${server.base}/api/v1/tenants/${TENANT}${path}`, {
+    method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+/** The TOTP code oathtool computes for a base32 secret, now or at `date`. */
+export function oathtool(secretBase32, date) {
+  const args = ['--totp', '-b', secretBase32];
+  if (date) args.push('--now', date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+  return execFileSync('oathtool', args, { encoding: 'utf8' }).trim();
+}
+
+/** Waits until the next 30-second TOTP step starts, so a new code exists. */
+export async function nextTotpStep() {
+  const ms = 30000 - (Date.now() % 30000) + 250;
+  await new Promise((ok) => setTimeout(ok, ms));
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export async function createUser(server, upn, password, state) {
+  const r = await api(server, 'POST', '/users', { upn, displayName: upn.split('@')[0], password });
+  if (r.status !== 201) throw new Error(`create ${upn}: ${r.status} ${JSON.stringify(r.body)}`);
+  if (state) {
+    const s = await api(server, 'PATCH', `/users/${upn}/authentication/requirements`, { perUserMfaState: state });
+    if (s.status !== 200) throw new Error(`state ${upn}: ${s.status} ${JSON.stringify(s.body)}`);
+  }
+  return r.body;
+}
