@@ -31,8 +31,6 @@ pub trait AuthStore: Send + Sync {
     fn update_session(&self, s: &Session) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_session(&self, id_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
     fn user_sessions(&self, user: UserId) -> impl Future<Output = StoreResult<Vec<Session>>> + Send;
-    /// Ends every session of the user; returns how many.
-    fn delete_user_sessions(&self, user: UserId) -> impl Future<Output = StoreResult<u64>> + Send;
 
     fn methods(&self, user: UserId) -> impl Future<Output = StoreResult<Vec<MethodInfo>>> + Send;
     fn totp_methods(&self, user: UserId) -> impl Future<Output = StoreResult<Vec<TotpMethod>>> + Send;
@@ -60,6 +58,8 @@ pub trait AuthStore: Send + Sync {
 
 /// Writes of sign-in that go with other changes (state, audit) in one transaction.
 pub trait AuthTx: Send {
+    /// Ends every browser session and API token of the user; returns how many.
+    fn delete_user_sessions(&mut self, user: UserId) -> impl Future<Output = StoreResult<u64>> + Send;
     fn insert_method(&mut self, m: &NewMethod) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deletes one method of the user; false when it was not theirs.
     fn delete_method(&mut self, user: UserId, method: uuid::Uuid) -> impl Future<Output = StoreResult<bool>> + Send;

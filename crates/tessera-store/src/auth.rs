@@ -177,22 +177,6 @@ impl AuthStore for SqlStore {
         rows.iter().map(session_from_row).collect()
     }
 
-    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<u64> {
-        let mut tx = crate::write::begin(self).await?;
-        let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_err)?;
-        let tokens = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
-            .bind(user.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_err)?;
-        tx.commit().await.map_err(backend_err)?;
-        Ok(sessions.rows_affected() + tokens.rows_affected())
-    }
-
     async fn methods(&self, user: UserId) -> StoreResult<Vec<MethodInfo>> {
         let rows = sqlx::query(
             "SELECT id, kind, label, created_at, last_used_at FROM auth_methods WHERE user_id = $1 ORDER BY created_at",
@@ -296,6 +280,15 @@ fn totp_methods_from(rows: &[AnyRow]) -> StoreResult<Vec<TotpMethod>> {
 }
 
 impl AuthTx for SqlTx {
+    async fn delete_user_sessions(&mut self, user: UserId) -> StoreResult<u64> {
+        let mut ended = 0;
+        for sql in ["DELETE FROM sessions WHERE user_id = $1", "DELETE FROM api_tokens WHERE user_id = $1"] {
+            let r = sqlx::query(sql).bind(user.to_string()).execute(&mut *self.tx).await.map_err(backend_err)?;
+            ended += r.rows_affected();
+        }
+        Ok(ended)
+    }
+
     async fn insert_method(&mut self, m: &NewMethod) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO auth_methods (id, user_id, kind, label, secret, created_at, last_used_step) \

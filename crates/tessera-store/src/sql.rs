@@ -15,8 +15,25 @@ use time::OffsetDateTime;
 
 use crate::{Backend, backend_err};
 
-/// Ids per `IN (...)` list: well under both backends' parameter limits.
-pub(crate) const CHUNK: usize = 500;
+/// How many list items (ids of an `IN (...)` list, rows of a multi-row insert) of `values`
+/// parameters each one statement takes. SQLite: up to 30,000 parameters (it allows 32,766),
+/// because a multi-row UPDATE or INSERT inside a transaction first copies every page it
+/// touches to a statement journal, once per statement: a bulk change cut into statements of
+/// 500 ids copied the same pages again and again. PostgreSQL (65,535 allowed): 500 items;
+/// larger statements made no measurable difference there.
+pub(crate) fn per_statement(backend: Backend, values: usize) -> usize {
+    match backend {
+        Backend::Sqlite => 30_000 / values.max(1),
+        Backend::Postgres => 500,
+    }
+}
+
+/// Whether sqlx keeps a statement of `n` parameters in the connection's statement cache. A
+/// statement built for a list has a different text for every list length, and one with
+/// thousands of parameters compiles to megabytes on SQLite: only small ones are kept.
+pub(crate) fn cached(n: usize) -> bool {
+    n <= 1_000
+}
 
 pub(crate) fn micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000) as i64
@@ -106,10 +123,10 @@ async fn attach_roles_and_methods(conn: &mut AnyConnection, users: &mut [UserSna
     let index: HashMap<String, usize> = users.iter().enumerate().map(|(i, u)| (u.user.id.to_string(), i)).collect();
     let ids: Vec<&String> = index.keys().collect();
     let backend = backend_of(conn);
-    for chunk in ids.chunks(CHUNK) {
+    for chunk in ids.chunks(per_statement(backend, 1)) {
         let list = params(backend, 1, chunk.len());
         let roles_sql = format!("SELECT user_id, role FROM role_assignments WHERE user_id IN ({list})");
-        let mut q = sqlx::query(AssertSqlSafe(roles_sql));
+        let mut q = sqlx::query(AssertSqlSafe(roles_sql)).persistent(cached(chunk.len()));
         for id in chunk {
             q = q.bind(id.as_str());
         }
@@ -120,7 +137,7 @@ async fn attach_roles_and_methods(conn: &mut AnyConnection, users: &mut [UserSna
             users[index[&uid]].user.roles.push(role);
         }
         let methods_sql = format!("SELECT DISTINCT user_id, kind FROM auth_methods WHERE user_id IN ({list})");
-        let mut q = sqlx::query(AssertSqlSafe(methods_sql));
+        let mut q = sqlx::query(AssertSqlSafe(methods_sql)).persistent(cached(chunk.len()));
         for id in chunk {
             q = q.bind(id.as_str());
         }
@@ -136,4 +153,24 @@ async fn attach_roles_and_methods(conn: &mut AnyConnection, users: &mut [UserSna
         u.user.methods.sort();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_on_postgres_and_anonymous_on_sqlite() {
+        assert_eq!(params(Backend::Postgres, 3, 3), "$3, $4, $5");
+        assert_eq!(params(Backend::Sqlite, 3, 3), "?, ?, ?");
+    }
+
+    #[test]
+    fn statements_stay_under_the_parameter_limits() {
+        for values in [1, 2, 8, 14] {
+            // Up to two leading parameters besides the list.
+            assert!(per_statement(Backend::Sqlite, values) * values + 2 <= 32_766, "{values}");
+            assert!(per_statement(Backend::Postgres, values) * values + 2 <= 65_535, "{values}");
+        }
+    }
 }

@@ -634,14 +634,17 @@ where
         Ok(codes)
     }
 
-    /// An admin's view of a user's sessions.
+    /// An admin's view of a user's sessions. Their IPs and user agents are sign-in data: the
+    /// roles that may read the sign-in log may list them.
     pub async fn user_sessions(&self, actor: &Actor, user: &str) -> Result<Vec<SessionView>, CoreError> {
+        crate::access::authorize(actor, actor.tenant_id, crate::access::Action::ReadLogs, crate::access::TargetKind::Tenant)?;
         let u = self.get_user(actor, user).await?;
         let now = self.now();
         Ok(self.store.user_sessions(u.id).await?.iter().filter(|s| s.expires_at > now).map(SessionView::from).collect())
     }
 
-    /// An admin's "revoke all sessions": every browser session and API token of the user ends.
+    /// An admin's "revoke all sessions": every browser session and API token of the user ends,
+    /// in the transaction that writes the audit record.
     pub async fn revoke_sessions(&self, actor: &Actor, user: &str) -> Result<u64, CoreError> {
         let permit = crate::access::authorize(
             actor,
@@ -651,9 +654,9 @@ where
         )?;
         let u = self.get_user(actor, user).await?;
         permit.check_target(u.tenant_id, &u.roles, u.upn.as_str())?;
-        let n = self.store.delete_user_sessions(u.id).await?;
         let draft = AuditDraft { actor, now: self.now() };
         let mut tx = self.store.begin().await?;
+        let n = tx.delete_user_sessions(u.id).await?;
         tx.insert_audit(&[draft.record(
             "user.sessions.revoke",
             Some((u.id, u.upn.as_str())),

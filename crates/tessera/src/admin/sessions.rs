@@ -16,10 +16,10 @@ use super::values::printable;
 pub const SESSIONS_HELP: &str = concat!(
     "\
 Lists the user's active sign-in sessions (browser sessions): when each started, was last
-used and expires, its stage (signedIn, or waiting for the second factor or a registration),
-and the IP address and user agent it started from. API tokens (from `tessera login` or
-POST /api/v1/auth/token) are not listed, but `tessera users revoke-sessions` ends them too.
---output json prints the server's answer.
+used and expires, its stage (signed_in; mfa or register: the password was accepted and the
+second factor or a registration is due), and the IP address and user agent it started
+from. API tokens (from `tessera login` or POST /api/v1/auth/token) are not listed, but
+`tessera users revoke-sessions` ends them too. --output json prints the server's answer.
 
 ",
     exit_codes_text!()
@@ -150,19 +150,19 @@ mod tests {
         let list = SessionList::deserialize(&json!({"items": [{
             "id": "abc123def456", "createdAt": "2025-03-10T09:00:00.123456Z",
             "lastSeenAt": "2025-03-10T09:05:00Z", "expiresAt": "2025-03-10T21:00:00Z",
-            "stage": "signedIn", "sourceIp": "192.0.2.1", "userAgent": "Mozilla/5.0 (X11)"
+            "stage": "signed_in", "sourceIp": "192.0.2.1", "userAgent": "Mozilla/5.0 (X11)"
         }, {
             "id": "x", "createdAt": "later", "lastSeenAt": "", "expiresAt": "",
-            "stage": "mfaRequired", "sourceIp": null
+            "stage": "mfa", "sourceIp": null
         }]}))
         .unwrap();
         let text = sessions_table(&list.items, "a@x.com");
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("ID") && lines[0].ends_with("USER AGENT"), "{text}");
         assert!(lines[1].contains("2025-03-10T09:00:00Z  2025-03-10T09:05:00Z"), "{text}");
-        assert!(lines[1].contains("signedIn") && lines[1].ends_with("192.0.2.1  Mozilla/5.0 (X11)"), "{text}");
+        assert!(lines[1].contains("signed_in") && lines[1].ends_with("192.0.2.1  Mozilla/5.0 (X11)"), "{text}");
         assert!(lines[2].starts_with("x             later                 -"), "{text}");
-        assert!(lines[2].contains("mfaRequired") && lines[2].ends_with(" -"), "{text}");
+        assert!(lines[2].contains("mfa ") && lines[2].ends_with(" -"), "{text}");
         assert!(sessions_table(&[], "a@x.com").starts_with("No active sessions for a@x.com"));
     }
 

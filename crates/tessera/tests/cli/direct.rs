@@ -62,11 +62,8 @@ impl Authenticator {
 impl Direct {
     /// Opens the database of `env`'s servers with their key file.
     pub fn open(env: &Env) -> Direct {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
         let key_file = env.key_file();
         let text = std::fs::read_to_string(&key_file)
             .unwrap_or_else(|e| panic!("read the servers' key file {}: {e}", key_file.display()));

@@ -48,7 +48,7 @@ fn login_takes_a_one_time_code_once(env: Env) {
     let code = app.fresh_code();
     login(&env, Some(&code)).ok().stdout_has("Logged in to");
     env.tessera_in(&olga, &["users", "list"]).ok().stdout_has(OLGA);
-    // The same code again: refused, whatever the password.
+    // The same code again is refused, and so are a wrong one and one that is no code at all.
     login(&env, Some(&code)).code(3).stderr_has("not accepted").stderr_lacks(&code);
     login(&env, Some(&app.wrong_code())).code(3).stderr_has("not accepted");
     login(&env, Some("not a code")).code(3);
