@@ -3,6 +3,7 @@
 //! through the ports in [`ports`].
 
 pub mod access;
+pub mod admin_ports;
 pub mod audit;
 pub mod auth_ports;
 pub mod crypto;
@@ -11,6 +12,7 @@ pub mod ids;
 pub mod mfa;
 pub mod password;
 pub mod ports;
+pub mod report;
 pub mod service;
 pub mod session;
 pub mod settings;

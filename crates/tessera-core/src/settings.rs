@@ -127,6 +127,44 @@ pub struct MfaSettingsPatch {
     pub remember_device_days: Option<i64>,
 }
 
+/// The fields of the MFA service settings, to tell which one a validation error is about.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SettingsField {
+    AllowAppPasswords,
+    TrustedIpRanges,
+    AllowedMethods,
+    RememberDeviceDays,
+}
+
+impl MfaSettingsPatch {
+    /// Every problem of the patch, each with its field and the message [`MfaSettings::patched`]
+    /// gives for it (which stops at the first), so that a form can show each one next to its
+    /// field. Every bad trusted IP range is listed. Empty when the patch is valid.
+    pub fn field_errors(&self) -> Vec<(SettingsField, String)> {
+        let base = MfaSettings::default();
+        let check = |p: MfaSettingsPatch| base.patched(&p).err().map(|e| e.to_string());
+        let mut out = Vec::new();
+        if let Some(ranges) = &self.trusted_ip_ranges {
+            let count = MfaSettingsPatch { trusted_ip_ranges: Some(ranges.clone()), ..Default::default() };
+            if ranges.len() > MAX_TRUSTED_IP_RANGES {
+                out.extend(check(count).map(|e| (SettingsField::TrustedIpRanges, e)));
+            } else {
+                out.extend(
+                    ranges
+                        .iter()
+                        .filter_map(|r| IpRange::parse(r).err())
+                        .map(|e| (SettingsField::TrustedIpRanges, e.to_string())),
+                );
+            }
+        }
+        let methods = MfaSettingsPatch { allowed_methods: self.allowed_methods.clone(), ..Default::default() };
+        out.extend(check(methods).map(|e| (SettingsField::AllowedMethods, e)));
+        let days = MfaSettingsPatch { remember_device_days: self.remember_device_days, ..Default::default() };
+        out.extend(check(days).map(|e| (SettingsField::RememberDeviceDays, e)));
+        out
+    }
+}
+
 impl MfaSettings {
     /// Applies `patch`, validating every field; on error nothing is applied.
     pub fn patched(&self, patch: &MfaSettingsPatch) -> Result<Self, CoreError> {
@@ -243,5 +281,30 @@ mod tests {
         assert!(s.patched(&only_recovery).is_err());
         let unknown = MfaSettingsPatch { allowed_methods: Some(vec!["carrier-pigeon".into()]), ..Default::default() };
         assert!(s.patched(&unknown).is_err());
+    }
+
+    #[test]
+    fn field_errors_name_each_bad_field() {
+        let p = MfaSettingsPatch {
+            allow_app_passwords: Some(true),
+            trusted_ip_ranges: Some(vec!["10.0.0.0/8".into(), "nope".into(), "10.0.0.1/8".into()]),
+            allowed_methods: Some(vec!["recoveryCode".into()]),
+            remember_device_days: Some(0),
+        };
+        let errors = p.field_errors();
+        let fields: Vec<SettingsField> = errors.iter().map(|e| e.0).collect();
+        use SettingsField::*;
+        assert_eq!(fields, [TrustedIpRanges, TrustedIpRanges, AllowedMethods, RememberDeviceDays]);
+        assert!(errors[0].1.contains("'nope'"), "{}", errors[0].1);
+        assert!(errors[1].1.contains("did you mean 10.0.0.0/8"), "{}", errors[1].1);
+        assert_eq!(
+            errors[3].1,
+            MfaSettings::default()
+                .patched(&MfaSettingsPatch { remember_device_days: Some(0), ..Default::default() })
+                .unwrap_err()
+                .to_string()
+        );
+        let ok = MfaSettingsPatch { trusted_ip_ranges: Some(vec!["192.0.2.0/24".into()]), ..Default::default() };
+        assert!(ok.field_errors().is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! is written once in the dialect both accept, and the schema lives in twin numbered
 //! migration folders.
 
+mod admin;
 mod auth;
 mod migrate;
 mod read;

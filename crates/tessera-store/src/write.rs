@@ -11,7 +11,7 @@ use tessera_core::user::{NewUser, Tenant, UserSnapshot};
 use time::OffsetDateTime;
 
 use crate::read::{fetch_settings, fetch_tenant};
-use crate::sql::{USER_COLUMNS, cached, micros, params, per_statement, users_from_rows};
+use crate::sql::{USER_COLUMNS, cache_list, ids_per_statement, micros, params, rows_per_insert, users_from_rows};
 use crate::{Backend, SqlStore, backend_err};
 
 /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at
@@ -65,9 +65,9 @@ impl SqlTx {
         ids: &[UserId],
     ) -> StoreResult<()> {
         let prefix = sql_prefix(&params(self.backend, 1, leading.len()));
-        for chunk in ids.chunks(per_statement(self.backend, 1)) {
+        for chunk in ids.chunks(ids_per_statement(self.backend)) {
             let sql = format!("{prefix} ({})", params(self.backend, leading.len() + 1, chunk.len()));
-            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(cached(leading.len() + chunk.len()));
+            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(cache_list(chunk.len()));
             for b in leading {
                 q = match b {
                     Bind::Text(s) => q.bind(*s),
@@ -106,14 +106,14 @@ impl StoreTx for SqlTx {
 
     async fn insert_users(&mut self, users: &[NewUser]) -> StoreResult<()> {
         const COLS: usize = 8;
-        for chunk in users.chunks(per_statement(self.backend, COLS)) {
+        for chunk in users.chunks(rows_per_insert(self.backend, COLS)) {
             let values: Vec<String> =
                 (0..chunk.len()).map(|i| format!("({})", params(self.backend, i * COLS + 1, COLS))).collect();
             let sql = format!(
                 "INSERT INTO users (id, tenant_id, upn, upn_key, display_name, password_hash, account_enabled, created_at) VALUES {}",
                 values.join(", ")
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(cached(chunk.len() * COLS));
+            let mut q = sqlx::query(AssertSqlSafe(sql));
             for u in chunk {
                 q = q
                     .bind(u.id.to_string())
@@ -128,11 +128,11 @@ impl StoreTx for SqlTx {
             q.execute(&mut *self.tx).await.map_err(backend_err)?;
             let roles: Vec<(String, &str)> =
                 chunk.iter().flat_map(|u| u.roles.iter().map(move |r| (u.id.to_string(), r.as_str()))).collect();
-            for rchunk in roles.chunks(per_statement(self.backend, 2)) {
+            for rchunk in roles.chunks(rows_per_insert(self.backend, 2)) {
                 let values: Vec<String> =
                     (0..rchunk.len()).map(|i| format!("({})", params(self.backend, i * 2 + 1, 2))).collect();
                 let sql = format!("INSERT INTO role_assignments (user_id, role) VALUES {}", values.join(", "));
-                let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(cached(rchunk.len() * 2));
+                let mut q = sqlx::query(AssertSqlSafe(sql));
                 for (id, role) in rchunk {
                     q = q.bind(id.as_str()).bind(*role);
                 }
@@ -163,7 +163,7 @@ impl StoreTx for SqlTx {
         }
         let mut rows = Vec::new();
         for (col, values) in [("id", &ids), ("upn_key", &keys)] {
-            for chunk in values.chunks(per_statement(self.backend, 1)) {
+            for chunk in values.chunks(ids_per_statement(self.backend)) {
                 let sql = format!(
                     "SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM app_passwords a WHERE a.user_id = u.id) AS app_passwords \
                      FROM users u WHERE u.tenant_id = {} AND u.{col} IN ({})",
@@ -171,7 +171,7 @@ impl StoreTx for SqlTx {
                     params(self.backend, 2, chunk.len())
                 );
                 let mut q =
-                    sqlx::query(AssertSqlSafe(sql)).persistent(cached(1 + chunk.len())).bind(tenant.to_string());
+                    sqlx::query(AssertSqlSafe(sql)).persistent(cache_list(chunk.len())).bind(tenant.to_string());
                 for v in chunk {
                     q = q.bind(v.as_str());
                 }
@@ -222,7 +222,7 @@ impl StoreTx for SqlTx {
     async fn insert_audit(&mut self, recs: &[AuditRecord]) -> StoreResult<()> {
         const COLS: usize = 14;
         let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
-        for chunk in recs.chunks(per_statement(self.backend, COLS)) {
+        for chunk in recs.chunks(rows_per_insert(self.backend, COLS)) {
             let values: Vec<String> =
                 (0..chunk.len()).map(|i| format!("({})", params(self.backend, i * COLS + 1, COLS))).collect();
             let sql = format!(
@@ -230,7 +230,7 @@ impl StoreTx for SqlTx {
                  target_id, target_upn, target_key, before_value, after_value, correlation_id) VALUES {}",
                 values.join(", ")
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(cached(chunk.len() * COLS));
+            let mut q = sqlx::query(AssertSqlSafe(sql));
             for r in chunk {
                 q = q
                     .bind(r.id.to_string())

@@ -6,6 +6,8 @@
 #[path = "contract/common.rs"]
 mod common;
 
+#[path = "contract/admin_center.rs"]
+mod admin_center;
 #[path = "contract/audit.rs"]
 mod audit;
 #[path = "contract/bulk.rs"]

@@ -1,6 +1,7 @@
 //! Use cases. Each public method is one transaction with its audit record(s), and checks the
 //! actor's permission through [`crate::access::authorize`] before it changes anything.
 
+mod admin;
 mod auth;
 mod bulk;
 mod directory;
@@ -19,6 +20,7 @@ use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
 use crate::ports::{Clock, Store};
 use crate::session::SignInPolicy;
 
+pub use admin::{AdminSession, Export, MAX_EXPORT, USER_PAGE_HISTORY, UserDetail};
 pub use auth::IssuedToken;
 pub use bulk::BulkRequestRow;
 pub use directory::{ImportRow, NewUserInput, decode_cursor, encode_cursor};

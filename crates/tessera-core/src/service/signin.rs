@@ -637,7 +637,12 @@ where
     /// An admin's view of a user's sessions. Their IPs and user agents are sign-in data: the
     /// roles that may read the sign-in log may list them.
     pub async fn user_sessions(&self, actor: &Actor, user: &str) -> Result<Vec<SessionView>, CoreError> {
-        crate::access::authorize(actor, actor.tenant_id, crate::access::Action::ReadLogs, crate::access::TargetKind::Tenant)?;
+        crate::access::authorize(
+            actor,
+            actor.tenant_id,
+            crate::access::Action::ReadLogs,
+            crate::access::TargetKind::Tenant,
+        )?;
         let u = self.get_user(actor, user).await?;
         let now = self.now();
         Ok(self.store.user_sessions(u.id).await?.iter().filter(|s| s.expires_at > now).map(SessionView::from).collect())

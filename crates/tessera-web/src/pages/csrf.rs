@@ -2,7 +2,8 @@
 //! - the `Origin` header, when the browser sends one, must be this site's (the `Host`);
 //! - forms of a session carry the session's own anti-CSRF token (`session.csrf`);
 //! - the forms before a session exists (UPN, password) use a double-submit token: a random
-//!   `__Host-tessera_csrf` cookie set with the form, and the same value in a hidden field.
+//!   `__Host-tessera_csrf` cookie set with the form, and the same value in a hidden field;
+//! - the admin center's forms carry the administrator's session token ([`AdminForm`]).
 //!
 //! Tokens are compared in constant time. A failure answers 403 "The form expired" before any
 //! service is called, so nothing changes.
@@ -15,6 +16,7 @@ use axum::response::Response;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
+use super::admin::AdminPage;
 use super::session::PageSession;
 use super::{Tenant, cookies, views};
 use crate::App;
@@ -122,6 +124,33 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<App> for SessionForm<T>
             return Err(expired(&tenant));
         }
         Ok(Self { session, form })
+    }
+}
+
+/// A form posted on an admin center page, checked against the administrator's session token
+/// and the `Origin` before any service is called. Without a signed-in administrator the
+/// request goes to sign-in (or gets the 403 page), as [`AdminPage`] does.
+pub(crate) struct AdminForm<T> {
+    pub admin: AdminPage,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + CsrfField + Send> FromRequest<App> for AdminForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Tenant(tenant) = Tenant::from_request_parts(&mut parts, app).await?;
+        if !same_origin(&parts) {
+            return Err(expired(&tenant));
+        }
+        let admin = AdminPage::from_request_parts(&mut parts, app).await?;
+        let Form(form) =
+            Form::<T>::from_request(Request::from_parts(parts, body), app).await.map_err(|_| expired(&tenant))?;
+        if !tokens_match(form.csrf(), &admin.csrf) {
+            return Err(expired(&tenant));
+        }
+        Ok(Self { admin, form })
     }
 }
 

@@ -1,12 +1,14 @@
 //! The browser pages under `/t/{tenant}/...`: sign-in (UPN, password, second factor),
-//! registration of an authenticator app ("proof-up") and the user's security info. Server
-//! rendered, no JavaScript. One router per flow, merged here; every page answers with the
+//! registration of an authenticator app ("proof-up") and the user's security info; and the
+//! admin center under `/admin/{tenant}/...` ([`admin`]). Server rendered; no JavaScript
+//! needed. One router per flow, merged here; every page answers with the
 //! security headers of [`security_headers`].
 //!
 //! Handlers are thin: the extractors of [`session`] and [`csrf`] read the cookie, check the
 //! form's anti-CSRF token and the `Origin`; the handler calls one service method and maps the
 //! result to a page or a redirect.
 
+pub(crate) mod admin;
 mod assets;
 mod cookies;
 mod csrf;
@@ -39,12 +41,14 @@ pub(crate) fn router() -> Router<App> {
         .merge(register::router())
         .merge(me::router())
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .merge(admin::router())
         .layer(axum::middleware::map_response(security_headers))
         .merge(assets::router())
 }
 
-/// Only this origin's resources (the stylesheet; the QR code is inline SVG markup, not an
-/// image), forms post only here, and no other site may frame a page.
+/// Only this origin's resources (the stylesheet, the admin center's small script; the QR code
+/// and the report's charts are inline SVG markup, not images), forms post only here, and no
+/// other site may frame a page.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
                    form-action 'self'; frame-ancestors 'none'";
 

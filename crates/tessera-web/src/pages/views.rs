@@ -146,6 +146,8 @@ pub(crate) enum Msg {
     Blocked,
     TooManyAttempts(String),
     Forbidden(String),
+    /// An admin center action the administrator's role does not allow.
+    AdminForbidden(String),
     NotFound,
     Internal,
 }
@@ -168,6 +170,11 @@ pub(crate) fn message(status: StatusCode, tenant: &str, msg: Msg) -> Response {
         Msg::Forbidden(text) => {
             ("Not allowed", text, (!tenant.is_empty()).then(|| (super::url(tenant, "/me"), "Back to security info")))
         }
+        Msg::AdminForbidden(text) => (
+            "Not allowed",
+            text,
+            (!tenant.is_empty()).then(|| (super::admin::admin_url(tenant, "/mfa"), "Back to the admin center")),
+        ),
         Msg::NotFound => ("Page not found", "There is no page at this address.".to_owned(), None),
         Msg::Internal => (
             "Something went wrong",
