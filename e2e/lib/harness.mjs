@@ -14,6 +14,9 @@ export const SCREENSHOTS = process.env.TESSERA_SCREENSHOTS || join(ROOT, 'e2e', 
 export const ADMIN = 'admin@contoso.com';
 export const ADMIN_PASSWORD = 'e2e admin password';
 export const TENANT = 'contoso';
+/** The viewports of the screenshots: a laptop and a phone. */
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
 
 /** Starts `tessera init` + `tessera serve` on port 0; resolves when it is listening. */
 export async function startServer() {
@@ -84,17 +87,106 @@ export async function launchBrowser() {
   });
 }
 
-export async function screenshot(page, name) {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+/** A browser context of its own (cookies, sessions) with a `viewport` (default DESKTOP). */
+export async function newContext(browser, viewport = DESKTOP) {
+  return browser.newContext({ viewport });
 }
 
-export async function createUser(server, upn, password, state) {
-  const r = await api(server, 'POST', '/users', { upn, displayName: upn.split('@')[0], password });
+/** Saves `SCREENSHOTS/name.png`: the whole page, or only the viewport with `{ fullPage: false }`. */
+export async function screenshot(page, name, { fullPage = true } = {}) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
+}
+
+/**
+ * Clicks `locator` and waits until the page it leads to (a link, or a form post and its
+ * redirects) has loaded. Returns the main-frame response of that page.
+ */
+export async function clickAndLoad(page, locator) {
+  const response = page.waitForResponse((r) => r.request().isNavigationRequest() && r.frame() === page.mainFrame()
+    && !(r.status() >= 300 && r.status() < 400));
+  await locator.click();
+  const r = await response;
+  await page.waitForLoadState('load');
+  return r;
+}
+
+/**
+ * Signs `upn` in through the sign-in pages (user name, then password). With `returnTo` (a
+ * path) the sign-in page is opened as `/t/{tenant}/signin?return=PATH`. Does not wait for
+ * where the sign-in leads (the MFA prompt, registration, or `returnTo`).
+ */
+export async function signIn(page, server, upn, password, returnTo) {
+  const query = returnTo ? `?return=${encodeURIComponent(returnTo).replace(/%2F/g, '/')}` : '';
+  await page.goto(`${server.base}/t/${TENANT}/signin${query}`);
+  await page.getByLabel('Email or user name').fill(upn);
+  await clickAndLoad(page, page.getByRole('button', { name: 'Next' }));
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * Signs an administrator in (by default the Global Administrator from `tessera init`, whose
+ * state is disabled: password only) at `/t/{tenant}/signin?return=/admin/{tenant}/mfa` and
+ * waits until the multi-factor authentication page of the admin center has loaded.
+ */
+export async function signInAdmin(page, server, upn = ADMIN, password = ADMIN_PASSWORD) {
+  const mfa = `/admin/${TENANT}/mfa`;
+  await signIn(page, server, upn, password, mfa);
+  await page.waitForURL((u) => u.pathname === mfa);
+  await page.waitForLoadState('load');
+}
+
+/**
+ * On the registration page (`/t/{tenant}/signin/register`): reads the key, enters the code
+ * oathtool computes, continues past the recovery codes to security info. Returns the key.
+ */
+export async function registerAuthenticator(page) {
+  await page.waitForURL(/\/signin\/register$/);
+  const secret = (await page.locator('#totp-secret').textContent()).replace(/\s+/g, '');
+  await page.getByRole('textbox', { name: 'Code', exact: true }).fill(oathtool(secret));
+  await page.getByRole('button', { name: 'Verify and finish' }).click();
+  await page.waitForSelector('.recovery-code');
+  await page.getByRole('link', { name: 'Continue' }).click();
+  await page.waitForURL(/\/me$/);
+  return secret;
+}
+
+/** The anti-CSRF token of the page's forms. */
+export async function csrfToken(page) {
+  return page.locator('input[name="csrf"]').first().inputValue();
+}
+
+export async function createUser(server, upn, password, state, roles) {
+  const body = { upn, displayName: upn.split('@')[0], password };
+  if (roles) body.roles = roles;
+  const r = await api(server, 'POST', '/users', body);
   if (r.status !== 201) throw new Error(`create ${upn}: ${r.status} ${JSON.stringify(r.body)}`);
   if (state) {
     const s = await api(server, 'PATCH', `/users/${upn}/authentication/requirements`, { perUserMfaState: state });
     if (s.status !== 200) throw new Error(`state ${upn}: ${s.status} ${JSON.stringify(s.body)}`);
   }
   return r.body;
+}
+
+/** Creates many users in one all-or-nothing request (`POST /users/import`); returns the report. */
+export async function importUsers(server, users) {
+  const r = await api(server, 'POST', '/users/import', { users });
+  if (r.status !== 200) throw new Error(`import: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
+  return r.body;
+}
+
+/** Every audit record matching `filter` (`actor`, `target`, `action` prefix, ...), paging with the cursor. */
+export async function auditRecords(server, filter = {}, pageSize = 100) {
+  const items = [];
+  let cursor = null;
+  do {
+    const q = new URLSearchParams({ ...filter, limit: String(pageSize) });
+    if (cursor) q.set('cursor', cursor);
+    const r = await api(server, 'GET', `/audit?${q}`);
+    if (r.status !== 200) throw new Error(`audit: ${r.status} ${JSON.stringify(r.body)}`);
+    items.push(...r.body.items);
+    cursor = r.body.next;
+  } while (cursor);
+  return items;
 }

@@ -5,7 +5,7 @@
 // registration again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, api, oathtool, nextTotpStep, screenshot, createUser, TENANT } from '../lib/harness.mjs';
+import { startServer, launchBrowser, api, oathtool, nextTotpStep, screenshot, createUser, signIn } from '../lib/harness.mjs';
 
 let server;
 let browser;
@@ -22,14 +22,6 @@ after(async () => {
 
 const PASSWORD = 'alice e2e password';
 
-async function signIn(page, upn, password) {
-  await page.goto(`${server.base}/t/${TENANT}/signin`);
-  await page.getByLabel('Email or user name').fill(upn);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 async function sessionCookie(context) {
   return (await context.cookies()).find((c) => c.name === '__Host-tessera_session');
 }
@@ -39,7 +31,7 @@ test('enable -> register with oathtool -> enforced -> sign in with a fresh code 
   const context = await browser.newContext();
   const page = await context.newPage();
 
-  await signIn(page, 'alice@contoso.com', PASSWORD);
+  await signIn(page, server, 'alice@contoso.com', PASSWORD);
   await page.waitForURL(/\/signin\/register$/);
   await screenshot(page, 'signin-register');
   const secret = (await page.locator('#totp-secret').textContent()).replace(/\s+/g, '');
@@ -67,7 +59,7 @@ test('enable -> register with oathtool -> enforced -> sign in with a fresh code 
 
   await nextTotpStep();
   const fresh = oathtool(secret);
-  await signIn(page, 'alice@contoso.com', PASSWORD);
+  await signIn(page, server, 'alice@contoso.com', PASSWORD);
   await page.waitForURL(/\/signin\/mfa/);
   await screenshot(page, 'signin-mfa');
   await page.getByRole('textbox', { name: 'Code', exact: true }).fill(fresh);
@@ -77,7 +69,7 @@ test('enable -> register with oathtool -> enforced -> sign in with a fresh code 
   // The same code a second time, in a new sign-in, is refused.
   await page.getByRole('button', { name: 'Sign out' }).first().click();
   await page.waitForURL(/\/signin/);
-  await signIn(page, 'alice@contoso.com', PASSWORD);
+  await signIn(page, server, 'alice@contoso.com', PASSWORD);
   await page.waitForURL(/\/signin\/mfa/);
   await page.getByRole('textbox', { name: 'Code', exact: true }).fill(fresh);
   await page.getByRole('button', { name: 'Verify' }).click();
@@ -97,7 +89,7 @@ test('a reset user is sent to registration again', async () => {
   await createUser(server, 'bob@contoso.com', PASSWORD, 'enforced');
   const context = await browser.newContext();
   const page = await context.newPage();
-  await signIn(page, 'bob@contoso.com', PASSWORD);
+  await signIn(page, server, 'bob@contoso.com', PASSWORD);
   await page.waitForURL(/\/signin\/register$/);
   const secret = (await page.locator('#totp-secret').textContent()).replace(/\s+/g, '');
   await page.getByRole('textbox', { name: 'Code', exact: true }).fill(oathtool(secret));
@@ -110,7 +102,7 @@ test('a reset user is sent to registration again', async () => {
   const reset = await api(server, 'POST', '/mfa/bulk', { action: 'requireReregistration', users: ['bob@contoso.com'] });
   assert.equal(reset.status, 200, JSON.stringify(reset.body));
 
-  await signIn(page, 'bob@contoso.com', PASSWORD);
+  await signIn(page, server, 'bob@contoso.com', PASSWORD);
   await page.waitForURL(/\/signin\/register$/);
   const again = (await page.locator('#totp-secret').textContent()).replace(/\s+/g, '');
   assert.notEqual(again, secret, 'a new key is offered');
@@ -120,9 +112,9 @@ test('a reset user is sent to registration again', async () => {
 test('wrong passwords read the same for known and unknown users', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await signIn(page, 'alice@contoso.com', 'not the password');
+  await signIn(page, server, 'alice@contoso.com', 'not the password');
   const known = await page.locator('#form-error').textContent();
-  await signIn(page, 'nobody@contoso.com', 'not the password');
+  await signIn(page, server, 'nobody@contoso.com', 'not the password');
   const unknown = await page.locator('#form-error').textContent();
   assert.equal(known, unknown);
   await screenshot(page, 'signin-wrong-password');
