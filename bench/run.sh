@@ -57,11 +57,17 @@ cargo build --release -p tessera-bench
 bin=target/release/tessera-bench
 
 rows=()
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 run() {
-  local out
   echo "==> tessera-bench $*"
-  out=$("$bin" "$@" "${extra[@]}" | tee /dev/stderr) || { rows+=("| $* | **failed** (see output above) |"); return 0; }
-  rows+=("$(grep '^| [a-z-]* | [a-z]* |' <<<"$out" | tail -1)")
+  if "$bin" "$@" "${extra[@]}" >"$out"; then
+    cat "$out"
+    rows+=("$(grep '^| [a-z-]* | [a-z]* |' "$out" | tail -1)")
+  else
+    cat "$out"
+    rows+=("| $* | **failed** (see above) |")
+  fi
 }
 
 run --backend sqlite --scenario bulk-enforce --users "$bulk_users" --runs "$runs"
@@ -70,7 +76,7 @@ run --backend sqlite --scenario list-users --users "$list_users" --queries "$que
 if [ "$sqlite_only" -eq 0 ]; then
   if [ -z "$pg_url" ]; then
     pgdir=$(mktemp -d /tmp/tessera-bench-pg.XXXXXX)
-    trap 'scripts/pg-throwaway.sh stop "$pgdir"' EXIT
+    trap 'scripts/pg-throwaway.sh stop "$pgdir"; rm -f "$out"' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
     pg_url=$(scripts/pg-throwaway.sh start "$pgdir")

@@ -34,12 +34,16 @@ impl FreshDb {
                 let server = args.database_url.clone().context("--database-url is required with --backend postgres")?;
                 let name = format!("bench_{}", CorrelationId::new().to_string().replace('-', ""));
                 let mut admin = PgConnection::connect(&server).await.with_context(|| format!("connect to {server}"))?;
-                admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.context("CREATE DATABASE")?;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .context("CREATE DATABASE")?;
                 admin.close().await.ok();
                 let Some((base, _)) = server.rsplit_once('/') else { bail!("the database URL must end in /DBNAME") };
                 let url = format!("{base}/{name}");
                 let store = SqlStore::connect(&url).await.context("open PostgreSQL store")?;
-                let raw = AnyPoolOptions::new().max_connections(1).connect(&url).await.context("raw PostgreSQL pool")?;
+                let raw =
+                    AnyPoolOptions::new().max_connections(1).connect(&url).await.context("raw PostgreSQL pool")?;
                 Ok(Self { store, raw, dir: None, pg: Some((server, name)) })
             }
         }
@@ -75,7 +79,10 @@ impl FreshDb {
         }
         if let Some((server, name)) = self.pg {
             let mut admin = PgConnection::connect(&server).await.context("reconnect to drop the database")?;
-            admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await.context("DROP DATABASE")?;
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+                .await
+                .context("DROP DATABASE")?;
             admin.close().await.ok();
         }
         Ok(())

@@ -84,7 +84,8 @@ pub struct Args {
 }
 
 fn parse_mix(s: &str) -> Result<[u32; 3], String> {
-    let parts: Vec<u32> = s.split(',').map(|p| p.trim().parse::<u32>().map_err(|e| format!("{p:?}: {e}"))).collect::<Result<_, _>>()?;
+    let parts: Vec<u32> =
+        s.split(',').map(|p| p.trim().parse::<u32>().map_err(|e| format!("{p:?}: {e}"))).collect::<Result<_, _>>()?;
     match parts.as_slice() {
         [a, b, c] if a + b + c == 100 => Ok([*a, *b, *c]),
         _ => Err("give three percentages that add up to 100, e.g. 70,20,10".into()),
@@ -95,7 +96,9 @@ fn parse_mix(s: &str) -> Result<[u32; 3], String> {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.backend == BackendArg::Postgres && args.database_url.is_none() {
-        anyhow::bail!("--backend postgres needs --database-url postgres://... (a server where databases may be created)");
+        anyhow::bail!(
+            "--backend postgres needs --database-url postgres://... (a server where databases may be created)"
+        );
     }
     report::print_machine("start");
     let row = match args.scenario {

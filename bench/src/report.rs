@@ -90,7 +90,7 @@ pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -140,7 +140,10 @@ mod tests {
         assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
         assert_eq!(percentile(&v, 100.0), Duration::from_millis(100));
         let s = Stats::of(&v[..3]);
-        assert_eq!((s.min, s.p50, s.max), (Duration::from_millis(1), Duration::from_millis(2), Duration::from_millis(3)));
+        assert_eq!(
+            (s.min, s.p50, s.max),
+            (Duration::from_millis(1), Duration::from_millis(2), Duration::from_millis(3))
+        );
         assert!(s.p99.is_none());
     }
 

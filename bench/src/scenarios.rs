@@ -12,6 +12,8 @@ use crate::seed::{Rng, Seeded, seed, upn};
 use crate::{Analyze, Args, BackendArg};
 
 const PAGE: u32 = 50;
+const BULK_TARGET_USERS: usize = 100_000;
+const LIST_TARGET_USERS: usize = 1_000_000;
 
 fn backend_name(args: &Args) -> &'static str {
     match args.backend {
@@ -36,12 +38,15 @@ async fn prepare(args: &Args, n: usize, mix: [u32; 3], rng: &mut Rng) -> anyhow:
         db.analyze().await?;
         eprintln!("  ANALYZE in {:.1} s", t.elapsed().as_secs_f64());
     }
+    // At rest before measuring: the store checkpoints SQLite's WAL in the background (about
+    // once a second), and the kernel writes back what seeding dirtied.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     Ok((db, seeded))
 }
 
 /// One bulk Enforce of every seeded user per run, each run on a fresh database.
 pub async fn bulk_enforce(args: &Args) -> anyhow::Result<Row> {
-    let n = args.users.unwrap_or(100_000);
+    let n = args.users.unwrap_or(BULK_TARGET_USERS);
     let mix = args.mix.unwrap_or([70, 30, 0]);
     ensure!(args.runs >= 1, "--runs must be at least 1");
     let mut rng = Rng::new(args.seed);
@@ -60,7 +65,9 @@ pub async fn bulk_enforce(args: &Args) -> anyhow::Result<Row> {
         ensure!(report.summary.changed == expected, "{} rows changed, expected {expected}", report.summary.changed);
         let audit = db.count("SELECT COUNT(*) FROM audit_log WHERE action = 'user.mfa.enforce'").await?;
         if audit != expected as i64 {
-            bail!("{audit} audit records of user.mfa.enforce after the run, expected {expected}: the run does not count");
+            bail!(
+                "{audit} audit records of user.mfa.enforce after the run, expected {expected}: the run does not count"
+            );
         }
         let enforced = db.count("SELECT COUNT(*) FROM users WHERE mfa_state = 'enforced'").await?;
         ensure!(enforced == n as i64, "{enforced} users enforced after the run, expected {n}");
@@ -78,8 +85,12 @@ pub async fn bulk_enforce(args: &Args) -> anyhow::Result<Row> {
         db.drop(args.keep_db && run == args.runs).await?;
     }
     let stats = Stats::of(&times);
+    // The target (issue 2) is for 100,000 users on SQLite, judged on the median run.
     let (target, passed) = match args.backend {
-        BackendArg::Sqlite => ("< 2 s".to_owned(), Some(stats.p50 < Duration::from_secs(2))),
+        BackendArg::Sqlite if n == BULK_TARGET_USERS => {
+            ("median < 2 s".to_owned(), Some(stats.p50 < Duration::from_secs(2)))
+        }
+        BackendArg::Sqlite => (format!("– (2 s is for {})", thousands(BULK_TARGET_USERS)), None),
         BackendArg::Postgres => ("– (2 s is SQLite's)".to_owned(), None),
     };
     Ok(Row {
@@ -158,7 +169,7 @@ impl Generator {
 
 /// Paged user list queries at N users; per-query latency after a warm-up.
 pub async fn list_users(args: &Args) -> anyhow::Result<Row> {
-    let n = args.users.unwrap_or(1_000_000);
+    let n = args.users.unwrap_or(LIST_TARGET_USERS);
     let mix = args.mix.unwrap_or([70, 20, 10]);
     ensure!(args.queries >= 1, "--queries must be at least 1");
     let mut rng = Rng::new(args.seed);
@@ -209,14 +220,19 @@ pub async fn list_users(args: &Args) -> anyhow::Result<Row> {
     db.drop(args.keep_db).await?;
 
     let stats = Stats::of(&all);
-    let passed = stats.p99.map(|p| p < Duration::from_millis(20));
+    // The target (issue 2) is for 1,000,000 users, on both backends.
+    let (target, passed) = if n == LIST_TARGET_USERS {
+        ("p99 < 20 ms".to_owned(), Some(stats.p99.is_some_and(|p| p < Duration::from_millis(20))))
+    } else {
+        (format!("– (20 ms is for {})", thousands(LIST_TARGET_USERS)), None)
+    };
     Ok(Row {
         scenario: "list-users",
         backend: backend_name(args),
         users: n,
         samples: format!("{} queries", args.queries),
         stats,
-        target: "p99 < 20 ms".into(),
-        passed: Some(passed.unwrap_or(false)),
+        target,
+        passed,
     })
 }
