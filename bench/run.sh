@@ -52,8 +52,8 @@ echo "disk: $(df -h --output=source,fstype,size . | tail -1 | tr -s ' ')"
 echo "rustc: $(rustc --version)"
 echo "uptime: $(uptime)"
 
-echo "==> cargo build --release -p tessera-bench"
-cargo build --release -p tessera-bench
+echo "==> cargo build --release -p tessera-bench --bin tessera-bench"
+cargo build --release -p tessera-bench --bin tessera-bench
 bin=target/release/tessera-bench
 
 rows=()
