@@ -11,18 +11,18 @@ use crate::ports::StoreResult;
 use crate::session::{MethodInfo, NewMethod, Session, ThrottlePolicy, ThrottleState, TotpMethod};
 
 pub trait AuthStore: Send + Sync {
-    /// Counts one attempt on `key` atomically and returns the count in the current window
-    /// (a window older than `policy.window` starts again at 1).
+    /// Counts one attempt on each key, all in one atomic statement, and returns each key's
+    /// count in its current window, in the order given (a window older than the key's
+    /// `policy.window` starts again at 1). The keys differ.
     fn throttle_hit(
         &self,
-        key: &str,
+        hits: &[(&str, &ThrottlePolicy)],
         now: OffsetDateTime,
-        policy: &ThrottlePolicy,
-    ) -> impl Future<Output = StoreResult<ThrottleState>> + Send;
-    /// Takes back one attempt (a success that must not count).
-    fn throttle_release(&self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Forgets the key (success on the account).
-    fn throttle_clear(&self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<ThrottleState>>> + Send;
+    /// A success, in one atomic statement: forgets `clear` (success on the account: its next
+    /// attempt starts a new window) and takes back the attempt counted on `release` (a
+    /// success that must not count).
+    fn throttle_settle(&self, clear: &str, release: Option<&str>) -> impl Future<Output = StoreResult<()>> + Send;
 
     fn insert_session(&self, s: &Session) -> impl Future<Output = StoreResult<()>> + Send;
     fn session(&self, id_hash: &str) -> impl Future<Output = StoreResult<Option<Session>>> + Send;

@@ -72,41 +72,59 @@ async fn insert_session<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(e: E, s
 impl AuthStore for SqlStore {
     async fn throttle_hit(
         &self,
-        key: &str,
+        hits: &[(&str, &ThrottlePolicy)],
         now: OffsetDateTime,
-        policy: &ThrottlePolicy,
-    ) -> StoreResult<ThrottleState> {
-        let row = sqlx::query(
-            "INSERT INTO throttle (key, window_start, attempts) VALUES ($1, $2, 1) \
+    ) -> StoreResult<Vec<ThrottleState>> {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        // $1 is now; key i is $(2i+2), the start of its oldest window still open $(2i+3).
+        let values: Vec<String> = (0..hits.len()).map(|i| format!("(${}, $1, 1)", 2 * i + 2)).collect();
+        let open_from: String = (0..hits.len()).map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 2, 2 * i + 3)).collect();
+        let expired = format!("throttle.window_start <= CASE throttle.key{open_from} END");
+        let sql = format!(
+            "INSERT INTO throttle (key, window_start, attempts) VALUES {} \
              ON CONFLICT (key) DO UPDATE SET \
-               attempts = CASE WHEN throttle.window_start <= $3 THEN 1 ELSE throttle.attempts + 1 END, \
-               window_start = CASE WHEN throttle.window_start <= $3 THEN $2 ELSE throttle.window_start END \
-             RETURNING attempts, window_start",
+               attempts = CASE WHEN {expired} THEN 1 ELSE throttle.attempts + 1 END, \
+               window_start = CASE WHEN {expired} THEN excluded.window_start ELSE throttle.window_start END \
+             RETURNING key, attempts, window_start",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(micros(now));
+        for (key, policy) in hits {
+            query = query.bind(*key).bind(micros(now - policy.window));
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(backend_err)?;
+        hits.iter()
+            .map(|(key, _)| {
+                let row = rows
+                    .iter()
+                    .find(|r| get::<String>(r, "key").is_ok_and(|k| k == *key))
+                    .ok_or_else(|| StoreError::Backend(format!("no throttle count returned for {key}")))?;
+                let attempts: i64 = get(row, "attempts")?;
+                Ok(ThrottleState {
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    window_start: from_micros(get(row, "window_start")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn throttle_settle(&self, clear: &str, release: Option<&str>) -> StoreResult<()> {
+        // The cleared key keeps its row, with a window that ended long ago (0): to
+        // `throttle_hit` that is the same as no row (the next attempt starts a new window at
+        // 1), and it lets the release go in the same statement.
+        sqlx::query(
+            "UPDATE throttle SET \
+               attempts = CASE WHEN key = $1 THEN 0 ELSE attempts - 1 END, \
+               window_start = CASE WHEN key = $1 THEN 0 ELSE window_start END \
+             WHERE key = $1 OR (key = $2 AND attempts > 0)",
         )
-        .bind(key)
-        .bind(micros(now))
-        .bind(micros(now - policy.window))
-        .fetch_one(&self.pool)
+        .bind(clear)
+        .bind(release)
+        .execute(&self.pool)
         .await
         .map_err(backend_err)?;
-        let attempts: i64 = get(&row, "attempts")?;
-        Ok(ThrottleState {
-            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            window_start: from_micros(get(&row, "window_start")?)?,
-        })
-    }
-
-    async fn throttle_release(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE throttle SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(backend_err)?;
-        Ok(())
-    }
-
-    async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(&self.pool).await.map_err(backend_err)?;
         Ok(())
     }
 

@@ -89,8 +89,13 @@ impl SqlStore {
         let options = AnyConnectOptions::from_str(url).map_err(backend_err)?;
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         let pool = match backend {
+            // No ping before handing out a connection: it is one more round trip to the
+            // connection's thread per statement (there is no server whose side could have
+            // closed it; a dead connection still fails its statement), and sqlx pings every
+            // connection returned to the pool anyway.
             Backend::Sqlite => pool_options
                 .max_connections(8)
+                .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute(

@@ -142,15 +142,31 @@ where
     S: Store + AuthStore,
     S::Tx: AuthTx,
 {
-    /// Counts an attempt on `key`; refuses it when the key is over its limit.
-    async fn throttle(&self, key: &str, policy: &ThrottlePolicy) -> Result<(), CoreError> {
+    /// Counts an attempt on each key (one statement); refuses it when a key is over its
+    /// limit, until the latest of their windows ends.
+    async fn throttle(&self, hits: &[(&str, &ThrottlePolicy)]) -> Result<(), CoreError> {
         let now = self.now();
-        let st = self.store.throttle_hit(key, now, policy).await?;
-        if st.attempts > policy.max_attempts {
-            let retry_after_secs = (st.window_start + policy.window - now).whole_seconds().max(1);
-            return Err(CoreError::TooManyAttempts { retry_after_secs });
+        let states = self.store.throttle_hit(hits, now).await?;
+        let retry_after_secs = hits
+            .iter()
+            .zip(&states)
+            .filter(|((_, policy), st)| st.attempts > policy.max_attempts)
+            .map(|((_, policy), st)| (st.window_start + policy.window - now).whole_seconds().max(1))
+            .max();
+        match retry_after_secs {
+            Some(retry_after_secs) => Err(CoreError::TooManyAttempts { retry_after_secs }),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The keys an attempt counts on: the source IP's (if known) and `key`.
+    fn hits<'a>(
+        ip_key: &'a Option<String>,
+        ip_policy: &'a ThrottlePolicy,
+        key: &'a str,
+        policy: &'a ThrottlePolicy,
+    ) -> Vec<(&'a str, &'a ThrottlePolicy)> {
+        ip_key.as_deref().map(|k| (k, ip_policy)).into_iter().chain([(key, policy)]).collect()
     }
 
     fn ip_key(ctx: &RequestCtx) -> Option<String> {
@@ -205,13 +221,9 @@ where
         let upn_key = upn.trim().to_lowercase();
         let account_key = format!("pw:{}:{upn_key}", tenant.as_ref().map(|t| t.id.to_string()).unwrap_or_default());
         let ip_key = Self::ip_key(ctx);
-        let limited = async {
-            if let Some(k) = &ip_key {
-                self.throttle(k, &self.policy.per_ip).await?;
-            }
-            self.throttle(&account_key, &self.policy.password_per_account).await
-        }
-        .await;
+        let limited = self
+            .throttle(&Self::hits(&ip_key, &self.policy.per_ip, &account_key, &self.policy.password_per_account))
+            .await;
         let credential = match (&tenant, Upn::parse(upn)) {
             (Some(t), Ok(u)) => self.store.credential(t.id, &u.key()).await?,
             _ => None,
@@ -236,10 +248,7 @@ where
                 return Err(CoreError::InvalidCredentials);
             }
         };
-        self.store.throttle_clear(&account_key).await?;
-        if let Some(k) = &ip_key {
-            self.store.throttle_release(k).await?;
-        }
+        self.store.throttle_settle(&account_key, ip_key.as_deref()).await?;
         let settings = self.store.settings(user.tenant_id).await?;
         let usable: Vec<_> = user.methods.iter().copied().filter(|m| settings.allowed_methods.contains(m)).collect();
         let (decision, required_by) = decide(&SignInFacts {
@@ -255,10 +264,12 @@ where
         Ok((user, decision, rec))
     }
 
-    /// Checks a second factor for `user`: a TOTP code (a step already used is refused,
+    /// Verifies a second factor for `user`: a TOTP code (a step already used is refused,
     /// atomically, also across server processes) or an unused recovery code. Throttled per
-    /// user and per IP.
-    pub(crate) async fn check_second_factor(
+    /// user and per IP. Returns the method that satisfied it. It writes no sign-in log record
+    /// and changes no session: callers that sign someone in ([`Tessera::verify_mfa`],
+    /// [`Tessera::issue_token`]) do that; others (benchmarks, a step-up check) may call it alone.
+    pub async fn check_second_factor(
         &self,
         user: &User,
         code: &str,
@@ -266,10 +277,7 @@ where
     ) -> Result<MethodKind, CoreError> {
         let code_key = format!("code:{}", user.id);
         let ip_key = Self::ip_key(ctx);
-        if let Some(k) = &ip_key {
-            self.throttle(k, &self.policy.per_ip).await?;
-        }
-        self.throttle(&code_key, &self.policy.code_per_account).await?;
+        self.throttle(&Self::hits(&ip_key, &self.policy.per_ip, &code_key, &self.policy.code_per_account)).await?;
         let now = self.now();
         let method = match TotpCode::parse(code) {
             Ok(code) => {
@@ -292,10 +300,7 @@ where
                 .then_some(MethodKind::RecoveryCode),
         };
         let method = method.ok_or(CoreError::InvalidCode)?;
-        self.store.throttle_clear(&code_key).await?;
-        if let Some(k) = &ip_key {
-            self.store.throttle_release(k).await?;
-        }
+        self.store.throttle_settle(&code_key, ip_key.as_deref()).await?;
         Ok(method)
     }
 
@@ -492,10 +497,10 @@ where
         let secret =
             TotpSecret::from_bytes(self.keyring.decrypt(&blob, format!("pending:{}", user.id).as_bytes())?.to_vec());
         let code_key = format!("code:{}", user.id);
-        self.throttle(&code_key, &self.policy.code_per_account).await?;
+        self.throttle(&[(&code_key, &self.policy.code_per_account)]).await?;
         let now = self.now();
         let step = TotpCode::parse(code).ok().and_then(|c| secret.verify(&c, now)).ok_or(CoreError::InvalidCode)?;
-        self.store.throttle_clear(&code_key).await?;
+        self.store.throttle_settle(&code_key, None).await?;
 
         let method_id = uuid::Uuid::now_v7();
         let label = label.map(|l| l.trim().chars().take(64).collect::<String>()).filter(|l| !l.is_empty());
@@ -545,7 +550,7 @@ where
             let mut rec = self.record(user.tenant_id, Some(&user), user.upn.as_str(), ctx, Client::Browser);
             rec.mfa_required_by = MfaRequiredBy::PerUserState;
             rec.mfa_method = Some(MethodKind::Totp);
-            self.log(&mut rec, "success", Some("registered")).await?;
+            self.log(&mut rec, "success", None).await?;
         }
         Ok((started, codes))
     }
