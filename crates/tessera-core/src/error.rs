@@ -39,6 +39,9 @@ pub enum CoreError {
     InvalidCode,
     #[error("confirm your identity with your authenticator first")]
     FreshMfaRequired,
+    /// A per-user limit (e.g. 40 app passwords) would be exceeded.
+    #[error("{0}")]
+    LimitReached(String),
     #[error("{} of {} rows failed; nothing was changed", .0.summary.failed, .0.summary.total)]
     BulkRejected(Box<BulkReport>),
     #[error("storage error")]

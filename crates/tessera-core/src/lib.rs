@@ -4,8 +4,10 @@
 
 pub mod access;
 pub mod admin_ports;
+pub mod app_password;
 pub mod audit;
 pub mod auth_ports;
+pub mod credential_ports;
 pub mod crypto;
 pub mod error;
 pub mod ids;

@@ -89,18 +89,45 @@ impl<'de> Deserialize<'de> for IpRange {
     }
 }
 
+/// The client's address: the socket's peer, unless the peer is one of the `trusted` proxies;
+/// then the `X-Forwarded-For` hops (`forwarded_for`, each header's comma-separated list, in
+/// order) are read from the right, past every trusted proxy, and the first address that is
+/// not one is the client. Hops to the left of it were written by the client itself and are
+/// never believed. A hop that is not an IP address stops the walk at the last good one.
+pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpRange]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|r| r.contains(ip));
+    let mut client = peer.to_canonical();
+    if !is_trusted(client) {
+        return client;
+    }
+    let hops = forwarded_for.iter().flat_map(|h| h.split(',')).map(str::trim).filter(|h| !h.is_empty());
+    for hop in hops.collect::<Vec<_>>().into_iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        client = ip.to_canonical();
+        if !is_trusted(client) {
+            break;
+        }
+    }
+    client
+}
+
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MfaSettings {
     pub allow_app_passwords: bool,
     pub trusted_ip_ranges: Vec<IpRange>,
     pub allowed_methods: Vec<MethodKind>,
+    /// "Allow users to remember multi-factor authentication on devices they trust": the MFA
+    /// prompt offers "Don't ask again for N days" (N = `remember_device_days`).
+    #[serde(default)]
+    pub allow_remember_devices: bool,
     pub remember_device_days: u16,
 }
 
 impl Default for MfaSettings {
     /// App passwords off, no trusted IPs, the phishing-resistant and app-based methods on
-    /// (email and SMS need a provider configured first), remember devices for 14 days.
+    /// (email and SMS need a provider configured first), remembering devices off (14 days
+    /// when turned on).
     fn default() -> Self {
         Self {
             allow_app_passwords: false,
@@ -111,6 +138,7 @@ impl Default for MfaSettings {
                 MethodKind::RecoveryCode,
                 MethodKind::TemporaryAccessPass,
             ],
+            allow_remember_devices: false,
             remember_device_days: 14,
         }
     }
@@ -124,6 +152,7 @@ pub struct MfaSettingsPatch {
     pub allow_app_passwords: Option<bool>,
     pub trusted_ip_ranges: Option<Vec<String>>,
     pub allowed_methods: Option<Vec<String>>,
+    pub allow_remember_devices: Option<bool>,
     pub remember_device_days: Option<i64>,
 }
 
@@ -133,6 +162,7 @@ pub enum SettingsField {
     AllowAppPasswords,
     TrustedIpRanges,
     AllowedMethods,
+    AllowRememberDevices,
     RememberDeviceDays,
 }
 
@@ -171,6 +201,9 @@ impl MfaSettings {
         let mut next = self.clone();
         if let Some(v) = patch.allow_app_passwords {
             next.allow_app_passwords = v;
+        }
+        if let Some(v) = patch.allow_remember_devices {
+            next.allow_remember_devices = v;
         }
         if let Some(ranges) = &patch.trusted_ip_ranges {
             if ranges.len() > MAX_TRUSTED_IP_RANGES {
@@ -239,6 +272,26 @@ mod tests {
     }
 
     #[test]
+    fn client_ip_believes_only_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxies = [IpRange::parse("10.0.0.0/8").unwrap(), IpRange::parse("::1").unwrap()];
+        // Not through a proxy: the header is the client's own word, ignored.
+        assert_eq!(client_ip(ip("198.51.100.7"), &["203.0.113.5"], &proxies), ip("198.51.100.7"));
+        // Through one proxy.
+        assert_eq!(client_ip(ip("10.0.0.2"), &["203.0.113.5"], &proxies), ip("203.0.113.5"));
+        // A client that sends its own header cannot pick its address: the rightmost untrusted wins.
+        assert_eq!(client_ip(ip("10.0.0.2"), &["192.0.2.66, 203.0.113.5, 10.0.0.9"], &proxies), ip("203.0.113.5"));
+        // Several headers are one list.
+        assert_eq!(client_ip(ip("::1"), &["192.0.2.66", "203.0.113.5"], &proxies), ip("203.0.113.5"));
+        // No header, or garbage: the last address known.
+        assert_eq!(client_ip(ip("10.0.0.2"), &[], &proxies), ip("10.0.0.2"));
+        assert_eq!(client_ip(ip("10.0.0.2"), &["203.0.113.5, nonsense"], &proxies), ip("10.0.0.2"));
+        // IPv4-mapped peers are IPv4.
+        assert_eq!(client_ip(ip("::ffff:10.0.0.2"), &["2001:db8::1"], &proxies), ip("2001:db8::1"));
+        assert_eq!(client_ip(ip("10.0.0.2"), &["203.0.113.5"], &[]), ip("10.0.0.2"));
+    }
+
+    #[test]
     fn ip_ranges_reject_bad_input_with_reason() {
         for (bad, why) in [
             ("10.0.0.1/8", "did you mean 10.0.0.0/8"),
@@ -259,6 +312,7 @@ mod tests {
                 allow_app_passwords: Some(true),
                 trusted_ip_ranges: Some(vec!["10.0.0.0/8".into(), "10.0.0.0/8".into()]),
                 allowed_methods: Some(vec!["TOTP".into(), "recoveryCode".into()]),
+                allow_remember_devices: Some(true),
                 remember_device_days: Some(30),
             })
             .unwrap();
@@ -266,6 +320,7 @@ mod tests {
         assert_eq!(ok.trusted_ip_ranges.len(), 1);
         assert_eq!(ok.allowed_methods, vec![MethodKind::Totp, MethodKind::RecoveryCode]);
         assert_eq!(ok.remember_device_days, 30);
+        assert!(ok.allow_remember_devices);
 
         for days in [0, 366, -1] {
             let p = MfaSettingsPatch { remember_device_days: Some(days), ..Default::default() };
@@ -289,6 +344,7 @@ mod tests {
             allow_app_passwords: Some(true),
             trusted_ip_ranges: Some(vec!["10.0.0.0/8".into(), "nope".into(), "10.0.0.1/8".into()]),
             allowed_methods: Some(vec!["recoveryCode".into()]),
+            allow_remember_devices: None,
             remember_device_days: Some(0),
         };
         let errors = p.field_errors();

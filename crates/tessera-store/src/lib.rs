@@ -5,6 +5,7 @@
 
 mod admin;
 mod auth;
+mod credentials;
 mod migrate;
 mod read;
 mod sql;

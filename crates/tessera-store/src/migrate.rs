@@ -20,6 +20,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_signin.sql"),
         include_str!("../migrations/postgres/0002_signin.sql"),
     ),
+    (
+        3,
+        "0003_legacy",
+        include_str!("../migrations/sqlite/0003_legacy.sql"),
+        include_str!("../migrations/postgres/0003_legacy.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &SqlStore) -> Result<(), StoreError> {

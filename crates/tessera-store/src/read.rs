@@ -10,7 +10,7 @@ use tessera_core::mfa::MethodKind;
 use tessera_core::ports::{ApiToken, Credential, Store, StoreResult};
 use tessera_core::service::encode_cursor;
 use tessera_core::settings::MfaSettings;
-use tessera_core::signin::{MfaRequiredBy, SignInRecord};
+use tessera_core::signin::{MfaRequiredBy, MfaSkip, SignInRecord};
 use tessera_core::user::{Tenant, User, UserQuery};
 
 use crate::sql::{USER_COLUMNS, corrupt, from_micros, get, micros, prefix_end, user_id, users_from_rows};
@@ -173,6 +173,7 @@ fn signin_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<SignInRecord> 
     let id: String = get(row, "id")?;
     let required: String = get(row, "mfa_required_by")?;
     let method: Option<String> = get(row, "mfa_method")?;
+    let skipped: Option<String> = get(row, "mfa_skipped_by")?;
     Ok(SignInRecord {
         id: uuid::Uuid::parse_str(&id).map_err(|_| corrupt("sign-in id", &id))?,
         tenant_id: tenant,
@@ -189,6 +190,11 @@ fn signin_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<SignInRecord> 
             _ => MfaRequiredBy::None,
         },
         mfa_method: method.as_deref().and_then(MethodKind::parse),
+        credential: get(row, "credential")?,
+        mfa_skipped_by: skipped
+            .as_deref()
+            .map(|s| MfaSkip::parse(s).ok_or_else(|| corrupt("mfa skip", s)))
+            .transpose()?,
     })
 }
 
@@ -301,7 +307,8 @@ impl Store for SqlStore {
     async fn insert_signin(&self, r: &SignInRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO signin_log (id, tenant_id, time, user_id, upn, source_ip, user_agent, client, result, \
-             failure_reason, mfa_required_by, mfa_method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             failure_reason, mfa_required_by, mfa_method, credential, mfa_skipped_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(r.id.to_string())
         .bind(r.tenant_id.to_string())
@@ -315,6 +322,8 @@ impl Store for SqlStore {
         .bind(r.failure_reason.as_deref())
         .bind(mfa_required_by_str(r.mfa_required_by))
         .bind(r.mfa_method.map(|m| m.as_str()))
+        .bind(r.credential.as_deref())
+        .bind(r.mfa_skipped_by.map(MfaSkip::as_str))
         .execute(&self.pool)
         .await
         .map_err(backend_err)?;

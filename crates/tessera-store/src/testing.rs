@@ -79,6 +79,7 @@ pub struct UserRows {
     pub auth_methods: i64,
     pub app_passwords: i64,
     pub api_tokens: i64,
+    pub remembered_devices: i64,
     /// `users.remembered_devices_not_before`, when the user exists and it is set.
     pub remembered_devices_not_before: Option<OffsetDateTime>,
 }
@@ -140,6 +141,7 @@ pub async fn user_rows(store: &SqlStore, user: UserId) -> UserRows {
         auth_methods: count("auth_methods", "user_id").await,
         app_passwords: count("app_passwords", "user_id").await,
         api_tokens: count("api_tokens", "user_id").await,
+        remembered_devices: count("remembered_devices", "user_id").await,
         remembered_devices_not_before: not_before.flatten().map(|v| from_micros(v).expect("stored timestamp")),
     }
 }

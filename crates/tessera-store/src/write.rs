@@ -26,7 +26,7 @@ pub(crate) async fn begin(store: &SqlStore) -> StoreResult<Transaction<'static, 
 
 pub struct SqlTx {
     pub(crate) tx: Transaction<'static, Any>,
-    backend: Backend,
+    pub(crate) backend: Backend,
     /// Tenants whose row this transaction has locked (PostgreSQL), see [`SqlTx::lock_tenant`].
     locked: Vec<TenantId>,
 }
@@ -195,9 +195,12 @@ impl StoreTx for SqlTx {
         self.for_ids(|_| "DELETE FROM app_passwords WHERE user_id IN".into(), &[], ids).await
     }
 
+    /// Sets the users' "restore MFA on remembered devices" time (devices remembered before it
+    /// no longer count) and deletes their remembered devices.
     async fn revoke_remembered_devices(&mut self, ids: &[UserId], at: OffsetDateTime) -> StoreResult<()> {
         let set = |p: &str| format!("UPDATE users SET remembered_devices_not_before = {p} WHERE id IN");
-        self.for_ids(set, &[Bind::Int(micros(at))], ids).await
+        self.for_ids(set, &[Bind::Int(micros(at))], ids).await?;
+        self.for_ids(|_| "DELETE FROM remembered_devices WHERE user_id IN".into(), &[], ids).await
     }
 
     async fn settings(&mut self, tenant: TenantId) -> StoreResult<MfaSettings> {

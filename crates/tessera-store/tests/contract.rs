@@ -14,6 +14,8 @@ mod audit;
 mod bulk;
 #[path = "contract/concurrency.rs"]
 mod concurrency;
+#[path = "contract/credentials.rs"]
+mod credentials;
 #[path = "contract/listing.rs"]
 mod listing;
 #[path = "contract/manage.rs"]

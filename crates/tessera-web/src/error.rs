@@ -59,6 +59,7 @@ impl From<CoreError> for ApiError {
             CoreError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_requests"),
             CoreError::InvalidCode => (S::UNAUTHORIZED, "invalid_otp"),
             CoreError::FreshMfaRequired => (S::FORBIDDEN, "fresh_mfa_required"),
+            CoreError::LimitReached(_) => (S::CONFLICT, "limit_reached"),
             CoreError::BulkRejected(_) => (S::UNPROCESSABLE_ENTITY, "bulk_rejected"),
             CoreError::Store(_) | CoreError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         };

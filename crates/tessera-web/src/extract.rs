@@ -41,13 +41,14 @@ impl<T: DeserializeOwned> FromRequestParts<App> for ApiQuery<T> {
     }
 }
 
-/// Where the request came from: the socket's peer address and the user agent.
+/// Where the request came from: the client's address (the socket's peer, or what a trusted
+/// proxy says in `X-Forwarded-For`) and the user agent.
 pub struct ClientCtx(pub RequestCtx);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientCtx {
+impl FromRequestParts<App> for ClientCtx {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         // `tessera serve` records the peer as `ClientAddr` (plain and TLS); tests that serve
         // the router themselves may use `SocketAddr`.
         let peer = parts
@@ -55,10 +56,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientCtx {
             .get::<ConnectInfo<crate::tls::ClientAddr>>()
             .map(|c| c.0.0)
             .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
-        let source_ip = peer.map(|p| p.ip().to_canonical().to_string());
+        let forwarded: Vec<&str> =
+            parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let source_ip =
+            peer.map(|p| tessera_core::settings::client_ip(p.ip(), &forwarded, app.trusted_proxies()).to_string());
         let user_agent =
             parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect());
-        Ok(Self(RequestCtx { source_ip, user_agent }))
+        Ok(Self(RequestCtx { source_ip, user_agent, device_tokens: Vec::new() }))
     }
 }
 

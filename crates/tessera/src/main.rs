@@ -93,6 +93,15 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// A reverse proxy (IP or CIDR range; repeat, or separate by commas) whose
+    /// X-Forwarded-For is believed for the client's address. Without it the client is the
+    /// socket's peer.
+    #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip_range)]
+    trusted_proxies: Vec<tessera_core::settings::IpRange>,
+}
+
+fn parse_ip_range(s: &str) -> Result<tessera_core::settings::IpRange, String> {
+    tessera_core::settings::IpRange::parse(s).map_err(|e| e.to_string())
 }
 
 impl StorageArgs {
@@ -145,7 +154,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let services = Tessera::new(store.clone(), Arc::new(SystemClock)).with_keyring(keyring);
+    let services = Tessera::new(store.clone(), Arc::new(SystemClock))
+        .with_keyring(keyring)
+        .with_trusted_proxies(args.trusted_proxies.clone());
     tracing::info!(backend = ?store.backend(), %addr, tls = tls.is_some(), "ready");
     // Scripts and tests wait for this line (the port may have been 0).
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -41,6 +41,9 @@ pub struct UserDetail {
     pub recovery_codes_left: u32,
     pub app_passwords: Vec<AppPasswordInfo>,
     pub remembered_devices_not_before: Option<OffsetDateTime>,
+    /// The remembered devices that still count: like the sessions, `None` for roles that may
+    /// not read the logs.
+    pub remembered_devices: Option<Vec<crate::credential_ports::RememberedDevice>>,
     /// The user's sessions: their IPs and user agents are sign-in data, so `None` for roles
     /// that may not read the logs (as [`Tessera::user_sessions`]).
     pub sessions: Option<Vec<SessionView>>,
@@ -61,7 +64,7 @@ pub struct Export<T> {
 
 impl<S> Tessera<S>
 where
-    S: Store + AuthStore + AdminStore,
+    S: Store + AuthStore + AdminStore + crate::credential_ports::CredentialStore,
     S::Tx: AuthTx,
 {
     /// The administrator behind browser session `token` on the admin pages of tenant `slug`:
@@ -114,7 +117,9 @@ where
         let user = self.get_user(actor, user).await?;
         let now = self.now();
         let (mut sessions, mut mfa_history, mut signins, mut audit) = (None, None, None, None);
+        let mut remembered_devices = None;
         if actor.may(Action::ReadLogs, TargetKind::Tenant) {
+            remembered_devices = Some(self.store.remembered_devices(user.id, now).await?);
             let all = self.store.user_sessions(user.id).await?;
             sessions = Some(all.iter().filter(|s| s.expires_at > now).map(SessionView::from).collect());
             let key = user.upn.key();
@@ -142,6 +147,7 @@ where
             recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
             app_passwords: self.store.app_passwords(user.id).await?,
             remembered_devices_not_before: self.store.remembered_devices_not_before(user.id).await?,
+            remembered_devices,
             sessions,
             mfa_history,
             signins,

@@ -4,7 +4,9 @@
 mod admin;
 mod auth;
 mod bulk;
+mod credentials;
 mod directory;
+mod legacy;
 mod logs;
 mod signin;
 
@@ -23,7 +25,9 @@ use crate::session::SignInPolicy;
 pub use admin::{AdminSession, Export, MAX_EXPORT, USER_PAGE_HISTORY, UserDetail};
 pub use auth::IssuedToken;
 pub use bulk::BulkRequestRow;
+pub use credentials::{AccountPatch, DeviceToken, MyCredentials, NewAppPassword};
 pub use directory::{ImportRow, NewUserInput, decode_cursor, encode_cursor};
+pub use legacy::LegacyBound;
 pub use logs::LogFilter;
 pub use signin::{Client, PendingTotp, RECOVERY_CODES, SecurityInfo, SessionView, Started};
 
@@ -32,7 +36,14 @@ pub use signin::{Client, PendingTotp, RECOVERY_CODES, SecurityInfo, SessionView,
 pub struct RequestCtx {
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Remembered-device tokens the browser carries (its `Don't ask again` cookie); at most
+    /// [`MAX_DEVICE_TOKENS`] are looked at.
+    pub device_tokens: Vec<String>,
 }
+
+/// How many remembered-device tokens one browser keeps (one per user who ticked "Don't ask
+/// again" on it); the oldest goes first.
+pub const MAX_DEVICE_TOKENS: usize = 5;
 
 /// The services, over one store.
 pub struct Tessera<S: Store> {
@@ -41,6 +52,7 @@ pub struct Tessera<S: Store> {
     token_ttl: Duration,
     policy: SignInPolicy,
     keyring: Arc<Keyring>,
+    trusted_proxies: Arc<[crate::settings::IpRange]>,
 }
 
 impl<S: Store> Clone for Tessera<S> {
@@ -51,6 +63,7 @@ impl<S: Store> Clone for Tessera<S> {
             token_ttl: self.token_ttl,
             policy: self.policy,
             keyring: self.keyring.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }
@@ -69,7 +82,18 @@ impl<S: Store> Tessera<S> {
             token_ttl: Self::DEFAULT_TOKEN_TTL,
             policy: SignInPolicy::default(),
             keyring: Arc::new(Keyring::new(ephemeral, Vec::new())),
+            trusted_proxies: Arc::from([]),
         }
+    }
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see [`crate::settings::client_ip`]).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<crate::settings::IpRange>) -> Self {
+        self.trusted_proxies = proxies.into();
+        self
+    }
+
+    pub fn trusted_proxies(&self) -> &[crate::settings::IpRange] {
+        &self.trusted_proxies
     }
 
     pub fn with_keyring(mut self, keyring: Arc<Keyring>) -> Self {

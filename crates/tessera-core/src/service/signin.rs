@@ -11,13 +11,15 @@ use time::OffsetDateTime;
 use super::{AuditDraft, IssuedToken, RequestCtx, Tessera, blocking, new_correlation_id};
 use crate::access::Actor;
 use crate::auth_ports::{AuthStore, AuthTx};
+use crate::credential_ports::CredentialStore;
 use crate::error::CoreError;
 use crate::ids::{TenantId, TenantSlug, Upn, UserRef};
-use crate::mfa::MethodKind;
+use crate::mfa::{MethodKind, PerUserMfaState};
 use crate::password::{self, Password};
 use crate::ports::{Store, StoreTx};
 use crate::session::{NewMethod, Session, SessionStage, ThrottlePolicy};
-use crate::signin::{Decision, MfaRequiredBy, SignInFacts, SignInRecord, decide};
+use crate::settings::MfaSettings;
+use crate::signin::{Decision, MfaRequiredBy, MfaSkip, SignInFacts, SignInRecord, decide};
 use crate::totp::{TotpCode, TotpSecret};
 use crate::user::User;
 
@@ -29,6 +31,8 @@ const RECOVERY_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 pub enum Client {
     Browser,
     Api,
+    /// LDAP and other clients that can only send a password.
+    Legacy,
 }
 
 impl Client {
@@ -36,6 +40,7 @@ impl Client {
         match self {
             Self::Browser => "browser",
             Self::Api => "api",
+            Self::Legacy => "legacy",
         }
     }
 }
@@ -126,7 +131,13 @@ fn new_recovery_codes() -> Result<Vec<String>, CoreError> {
         .collect()
 }
 
-fn self_actor(user: &User, ctx_ip: Option<String>) -> Actor {
+/// Whether the request's source IP is in one of the tenant's trusted ranges.
+pub(super) fn from_trusted_ip(ctx: &RequestCtx, settings: &MfaSettings) -> bool {
+    let ip = ctx.source_ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+    ip.is_some_and(|ip| settings.trusted_ip_ranges.iter().any(|r| r.contains(ip)))
+}
+
+pub(super) fn self_actor(user: &User, ctx_ip: Option<String>) -> Actor {
     Actor {
         tenant_id: user.tenant_id,
         user_id: user.id,
@@ -139,12 +150,12 @@ fn self_actor(user: &User, ctx_ip: Option<String>) -> Actor {
 
 impl<S> Tessera<S>
 where
-    S: Store + AuthStore,
+    S: Store + AuthStore + CredentialStore,
     S::Tx: AuthTx,
 {
     /// Counts an attempt on each key (one statement); refuses it when a key is over its
     /// limit, until the latest of their windows ends.
-    async fn throttle(&self, hits: &[(&str, &ThrottlePolicy)]) -> Result<(), CoreError> {
+    pub(super) async fn throttle(&self, hits: &[(&str, &ThrottlePolicy)]) -> Result<(), CoreError> {
         let now = self.now();
         let states = self.store.throttle_hit(hits, now).await?;
         let retry_after_secs = hits
@@ -160,7 +171,7 @@ where
     }
 
     /// The keys an attempt counts on: the source IP's (if known) and `key`.
-    fn hits<'a>(
+    pub(super) fn hits<'a>(
         ip_key: &'a Option<String>,
         ip_policy: &'a ThrottlePolicy,
         key: &'a str,
@@ -169,11 +180,11 @@ where
         ip_key.as_deref().map(|k| (k, ip_policy)).into_iter().chain([(key, policy)]).collect()
     }
 
-    fn ip_key(ctx: &RequestCtx) -> Option<String> {
+    pub(super) fn ip_key(ctx: &RequestCtx) -> Option<String> {
         ctx.source_ip.as_ref().map(|ip| format!("ip:{ip}"))
     }
 
-    fn record(
+    pub(super) fn record(
         &self,
         tenant: TenantId,
         user: Option<&User>,
@@ -194,13 +205,32 @@ where
             failure_reason: None,
             mfa_required_by: MfaRequiredBy::None,
             mfa_method: None,
+            credential: None,
+            mfa_skipped_by: None,
         }
     }
 
-    async fn log(&self, rec: &mut SignInRecord, result: &str, reason: Option<&str>) -> Result<(), CoreError> {
+    pub(super) async fn log(
+        &self,
+        rec: &mut SignInRecord,
+        result: &str,
+        reason: Option<&str>,
+    ) -> Result<(), CoreError> {
         rec.result = result.into();
         rec.failure_reason = reason.map(Into::into);
         Ok(self.store.insert_signin(rec).await?)
+    }
+
+    /// Whether one of the browser's device tokens is a remembered device of `user` that still
+    /// counts (and the tenant still allows remembering devices); marks it used.
+    pub(crate) async fn remembered(&self, user: &User, tokens: &[String]) -> Result<bool, CoreError> {
+        let now = self.now();
+        for t in tokens.iter().take(super::MAX_DEVICE_TOKENS) {
+            if self.store.use_remembered_device(user.id, &sha256_b64(t.as_bytes()), now).await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The password step, shared by the browser and the API: throttling per account and per
@@ -229,7 +259,11 @@ where
             _ => None,
         };
         let user = credential.as_ref().map(|c| c.user.clone());
-        let mut rec = tenant.as_ref().map(|t| self.record(t.id, user.as_ref(), upn, ctx, client));
+        let mut rec = tenant.as_ref().map(|t| {
+            let mut r = self.record(t.id, user.as_ref(), upn, ctx, client);
+            r.credential = Some("password".into());
+            r
+        });
         if let Err(e) = limited {
             if let Some(r) = rec.as_mut() {
                 self.log(r, "failure", Some("locked_out")).await?;
@@ -251,12 +285,27 @@ where
         self.store.throttle_settle(&account_key, ip_key.as_deref()).await?;
         let settings = self.store.settings(user.tenant_id).await?;
         let usable: Vec<_> = user.methods.iter().copied().filter(|m| settings.allowed_methods.contains(m)).collect();
-        let (decision, required_by) = decide(&SignInFacts {
+        let exemption = if user.per_user_mfa_state == PerUserMfaState::Disabled || usable.is_empty() {
+            None
+        } else if from_trusted_ip(ctx, &settings) {
+            Some(MfaSkip::TrustedIp)
+        } else if client == Client::Browser
+            && settings.allow_remember_devices
+            && self.remembered(&user, &ctx.device_tokens).await?
+        {
+            Some(MfaSkip::RememberedDevice)
+        } else {
+            None
+        };
+        let verdict = decide(&SignInFacts {
             account_enabled: user.account_enabled,
             state: user.per_user_mfa_state,
             usable_methods: &usable,
+            exemption,
         });
-        rec.mfa_required_by = required_by;
+        let decision = verdict.decision;
+        rec.mfa_required_by = verdict.required_by;
+        rec.mfa_skipped_by = verdict.skipped_by;
         if let Decision::Block { reason } = decision {
             self.log(&mut rec, "failure", Some(reason)).await?;
             return Err(CoreError::AccountDisabled);
@@ -406,7 +455,7 @@ where
         Ok(same.then_some(s))
     }
 
-    async fn session_user(&self, token: &str) -> Result<(Session, User), CoreError> {
+    pub(super) async fn session_user(&self, token: &str) -> Result<(Session, User), CoreError> {
         let s = self.current_session(token).await?.ok_or(CoreError::Unauthorized)?;
         let user = self
             .store
@@ -443,7 +492,7 @@ where
         }
     }
 
-    fn needs_fresh_mfa(&self, s: &Session, user: &User) -> bool {
+    pub(super) fn needs_fresh_mfa(&self, s: &Session, user: &User) -> bool {
         !user.methods.is_empty() && s.mfa_at.is_none_or(|t| t + self.policy.fresh_mfa <= self.now())
     }
 
@@ -479,7 +528,7 @@ where
         })
     }
 
-    async fn tenant_slug(&self, tenant: TenantId) -> Result<String, CoreError> {
+    pub(super) async fn tenant_slug(&self, tenant: TenantId) -> Result<String, CoreError> {
         Ok(self.store.tenant_slug(tenant).await?.unwrap_or_default())
     }
 

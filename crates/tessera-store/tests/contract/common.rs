@@ -249,7 +249,11 @@ pub const PW: &str = "Sign-in password 1";
 
 /// The request context of the sign-in helpers (a browser at a fixed address).
 pub fn ctx() -> RequestCtx {
-    RequestCtx { source_ip: Some("198.51.100.7".into()), user_agent: Some("contract-test".into()) }
+    RequestCtx {
+        source_ip: Some("198.51.100.7".into()),
+        user_agent: Some("contract-test".into()),
+        ..Default::default()
+    }
 }
 
 fn key() -> Arc<Keyring> {

@@ -57,11 +57,13 @@ async fn a_valid_patch_is_stored_and_audited_with_before_and_after() {
             allow_app_passwords: Some(true),
             trusted_ip_ranges: Some(vec!["10.0.0.0/8".into(), "2001:db8::/32".into(), "192.0.2.7".into()]),
             allowed_methods: None,
+            allow_remember_devices: Some(true),
             remember_device_days: Some(30),
         };
         let after = env.svc.update_mfa_settings(&env.ga, patch).await.unwrap_or_else(|e| panic!("[{b}] patch: {e}"));
         assert!(after.allow_app_passwords, "[{b}] app passwords on");
         assert_eq!(after.remember_device_days, 30, "[{b}] days");
+        assert!(after.allow_remember_devices, "[{b}] remembering devices on");
         assert_eq!(after.allowed_methods, MfaSettings::default().allowed_methods, "[{b}] untouched field kept");
         assert_eq!(after.trusted_ip_ranges.len(), 3, "[{b}] ranges");
         assert_eq!(env.svc.mfa_settings(&env.ga).await.unwrap(), after, "[{b}] read back through the service");
@@ -120,6 +122,7 @@ async fn settings_round_trip_through_the_store_port() {
             allow_app_passwords: true,
             trusted_ip_ranges: vec![IpRange::parse("0.0.0.0/0").unwrap(), IpRange::parse("fe80::/10").unwrap()],
             allowed_methods: MethodKind::ALL.to_vec(),
+            allow_remember_devices: true,
             remember_device_days: 365,
         };
         let mut tx = env.store().begin().await.unwrap();

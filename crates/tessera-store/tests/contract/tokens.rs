@@ -14,7 +14,11 @@ use crate::common::{ADMIN_PASSWORD, Env, envs};
 const PW: &str = "pat's password 123";
 
 fn ctx() -> RequestCtx {
-    RequestCtx { source_ip: Some("198.51.100.7".into()), user_agent: Some("contract-test".into()) }
+    RequestCtx {
+        source_ip: Some("198.51.100.7".into()),
+        user_agent: Some("contract-test".into()),
+        ..Default::default()
+    }
 }
 
 async fn signins(env: &Env) -> Vec<SignInRecord> {

@@ -1,6 +1,7 @@
-//! The two cookies of the pages: the session and the pre-session anti-CSRF token.
+//! The cookies of the pages: the session, the pre-session anti-CSRF token, and the
+//! remembered-device tokens ("Don't ask again").
 //!
-//! Both carry the `__Host-` prefix (the browser only takes them with `Secure`, `Path=/` and no
+//! All carry the `__Host-` prefix (the browser only takes them with `Secure`, `Path=/` and no
 //! `Domain`, so a sibling subdomain cannot plant one) and are always `Secure`. Browsers accept
 //! `Secure` cookies from `http://localhost` and `http://127.0.0.1`; a deployment reached over
 //! plain HTTP on any other host gets no cookie at all, so it must serve TLS itself
@@ -12,6 +13,29 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub(crate) const SESSION: &str = "__Host-tessera_session";
 /// The double-submit anti-CSRF token of the forms shown before there is a session.
 pub(crate) const CSRF: &str = "__Host-tessera_csrf";
+
+/// The remembered-device tokens of this browser, joined by `.` (one per user who ticked
+/// "Don't ask again" here, newest last); the server keeps only their SHA-256.
+pub(crate) const DEVICE: &str = "__Host-tessera_device";
+
+/// The device tokens the request carries (at most the number the server looks at).
+pub(crate) fn device_tokens(headers: &HeaderMap) -> Vec<String> {
+    let all = get(headers, DEVICE).unwrap_or_default();
+    let tokens: Vec<String> = all.split('.').filter(|t| !t.is_empty()).map(str::to_owned).collect();
+    let keep = tokens.len().saturating_sub(tessera_core::service::MAX_DEVICE_TOKENS);
+    tokens[keep..].to_vec()
+}
+
+/// Adds a new device token to the browser's (the oldest beyond the limit goes). `SameSite=Lax`
+/// like the session, so a sign-in that starts from a link still finds it; `Max-Age` is the
+/// new device's lifetime (older tokens in it expire on the server by themselves).
+pub(crate) fn add_device(headers: &HeaderMap, token: &str, max_age_secs: i64) -> HeaderValue {
+    let mut tokens = device_tokens(headers);
+    tokens.push(token.to_owned());
+    let keep = tokens.len().saturating_sub(tessera_core::service::MAX_DEVICE_TOKENS);
+    let joined = tokens[keep..].join(".");
+    value(format!("{DEVICE}={joined}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax; Secure"))
+}
 
 /// Sets the session cookie. No `Max-Age`: it ends with the browser, and the server ends the
 /// session earlier (idle and absolute timeouts). `SameSite=Lax` so that a link from another
@@ -69,6 +93,10 @@ mod tests {
         assert_eq!(get(&h, SESSION).as_deref(), Some("tok"));
         assert_eq!(get(&h, CSRF).as_deref(), Some("c"));
         assert_eq!(get(&h, "missing"), None);
+        h.append(header::COOKIE, HeaderValue::from_static("__Host-tessera_device=a.b.c.d.e.f"));
+        assert_eq!(device_tokens(&h), ["b", "c", "d", "e", "f"], "the newest five");
+        let added = add_device(&h, "g", 86400).to_str().unwrap().to_owned();
+        assert_eq!(added, "__Host-tessera_device=c.d.e.f.g; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax; Secure");
         h.insert(header::COOKIE, HeaderValue::from_static("__Host-tessera_session="));
         assert_eq!(get(&h, SESSION), None);
     }

@@ -9,11 +9,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tessera_core::CoreError;
 use tessera_core::mfa::{MethodKind, PerUserMfaState};
-use tessera_core::service::SecurityInfo;
+use tessera_core::service::{MyCredentials, SecurityInfo};
 
 use super::csrf::{CsrfOnly, SessionForm};
 use super::session::PageSession;
-use super::views::{MePage, MethodRow, Msg, RecoveryCodesPage, SessionRow, message, page, when};
+use super::views::{CredentialRow, MePage, MethodRow, Msg, RecoveryCodesPage, SessionRow, message, page, when};
 use super::{cookies, internal, see_other, to_signin, to_step_up, url};
 use crate::App;
 use crate::extract::ClientCtx;
@@ -29,6 +29,7 @@ pub(super) fn router() -> Router<App> {
 #[derive(Deserialize)]
 struct MeQuery {
     done: Option<String>,
+    error: Option<String>,
 }
 
 /// `GET /t/{tenant}/me`.
@@ -38,13 +39,62 @@ async fn security_info(State(app): State<App>, s: PageSession, Query(q): Query<M
     }
     let notice = match q.done.as_deref() {
         Some("deleted") => Some("The sign-in method was deleted."),
+        Some("app-password-deleted") => Some("The app password was deleted: apps that used it must get a new one."),
+        Some("device-forgotten") => Some("That browser will ask for a second factor again."),
         _ => None,
     };
-    match app.security_info(&s.token).await {
-        Ok(info) => page(StatusCode::OK, &me_page(&s, info, notice)),
+    let app_password_error = match q.error.as_deref() {
+        Some("app-password-name") => {
+            Some("Give the app password a name of 1-64 characters, like \"Mail on my phone\".")
+        }
+        Some("app-password-limit") => {
+            Some("You have 40 app passwords, the most allowed. Delete one you no longer use first.")
+        }
+        Some("app-passwords-off") => Some("Your organisation does not allow app passwords."),
+        _ => None,
+    };
+    let info = match app.security_info(&s.token).await {
+        Ok(info) => info,
+        Err(CoreError::Unauthorized) => return to_signin(&s.tenant),
+        Err(e) => return internal(&s.tenant, &e),
+    };
+    match app.my_credentials(&s.token).await {
+        Ok(creds) => {
+            let mut p = me_page(&s, info, notice);
+            add_credentials(&mut p, creds, app_password_error);
+            page(StatusCode::OK, &p)
+        }
         Err(CoreError::Unauthorized) => to_signin(&s.tenant),
         Err(e) => internal(&s.tenant, &e),
     }
+}
+
+fn add_credentials(p: &mut MePage, c: MyCredentials, error: Option<&'static str>) {
+    p.app_passwords_allowed = c.app_passwords_allowed;
+    p.app_password_error = error;
+    p.app_passwords = c
+        .app_passwords
+        .into_iter()
+        .map(|a| CredentialRow {
+            id: a.id.to_string(),
+            name: a.name,
+            created: when(a.created_at),
+            last_used: a.last_used_at.map(when).unwrap_or_else(|| "Never".into()),
+            detail: String::new(),
+        })
+        .collect();
+    p.remember_allowed = c.remember_devices_allowed;
+    p.devices = c
+        .remembered_devices
+        .into_iter()
+        .map(|d| CredentialRow {
+            id: d.id.to_string(),
+            name: d.user_agent.unwrap_or_else(|| "Unknown browser".into()),
+            created: when(d.created_at),
+            last_used: d.last_used_at.map(when).unwrap_or_else(|| "Not yet".into()),
+            detail: format!("{} · until {}", d.source_ip.unwrap_or_else(|| "unknown IP".into()), when(d.expires_at)),
+        })
+        .collect();
 }
 
 fn me_page(s: &PageSession, info: SecurityInfo, notice: Option<&'static str>) -> MePage {
@@ -90,6 +140,11 @@ fn me_page(s: &PageSession, info: SecurityInfo, notice: Option<&'static str>) ->
         recovery_left: info.recovery_codes_left,
         sessions,
         notice,
+        app_passwords_allowed: false,
+        app_passwords: Vec::new(),
+        app_password_error: None,
+        remember_allowed: false,
+        devices: Vec::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
@@ -37,7 +37,7 @@ fn flag(v: Option<&str>) -> bool {
 }
 
 /// `GET /t/{tenant}/signin/mfa[?stepup=1][&recovery=1][&return=...]`.
-async fn mfa_form(s: PageSession, Query(q): Query<MfaQuery>) -> Response {
+async fn mfa_form(State(app): State<App>, s: PageSession, Query(q): Query<MfaQuery>) -> Response {
     let stepup = flag(q.stepup.as_deref());
     let ret = safe_return(q.ret.as_deref());
     let wanted = match s.session.stage {
@@ -48,9 +48,12 @@ async fn mfa_form(s: PageSession, Query(q): Query<MfaQuery>) -> Response {
     if !wanted {
         return s.redirect_to_stage(ret.as_deref());
     }
+    let remember_days = if s.signed_in() { None } else { app.remember_offer(&s.token).await.ok().flatten() };
     let p = MfaPage {
         stepup: s.signed_in(),
         recovery: flag(q.recovery.as_deref()),
+        remember_days,
+        remember: false,
         tenant: s.tenant,
         csrf: s.session.csrf,
         ret,
@@ -66,6 +69,8 @@ struct MfaForm {
     #[serde(default)]
     code: String,
     recovery: Option<String>,
+    /// "Don't ask again for N days".
+    remember: Option<String>,
     #[serde(rename = "return")]
     ret: Option<String>,
 }
@@ -80,22 +85,38 @@ impl CsrfField for MfaForm {
 async fn mfa_submit(
     State(app): State<App>,
     ClientCtx(ctx): ClientCtx,
+    headers: HeaderMap,
     SessionForm { session: s, form }: SessionForm<MfaForm>,
 ) -> Response {
     let ret = safe_return(form.ret.as_deref());
+    let remember = !s.signed_in() && flag(form.remember.as_deref());
+    let remember_days = if s.signed_in() { None } else { app.remember_offer(&s.token).await.ok().flatten() };
     let retry = |status: StatusCode, error: String| {
         let p = MfaPage {
             tenant: s.tenant.clone(),
             csrf: s.session.csrf.clone(),
             stepup: s.signed_in(),
             recovery: flag(form.recovery.as_deref()),
+            remember_days,
+            remember,
             ret: ret.clone(),
             error: Some(error),
         };
         page(status, &p)
     };
     match app.verify_mfa(&s.token, &form.code, &ctx).await {
-        Ok(started) => see_other(&after_sign_in(&s.tenant, ret.as_deref()), &[cookies::session(&started.token)]),
+        Ok(started) => {
+            let mut set = vec![cookies::session(&started.token)];
+            if remember && remember_days.is_some() {
+                // The tenant may have turned remembering off a moment ago: then the sign-in
+                // simply goes on without it.
+                match app.remember_device(&started.token, &ctx).await {
+                    Ok(d) => set.push(cookies::add_device(&headers, &d.token, d.max_age.whole_seconds())),
+                    Err(e) => tracing::info!(error = %e, "device not remembered"),
+                }
+            }
+            see_other(&after_sign_in(&s.tenant, ret.as_deref()), &set)
+        }
         Err(CoreError::InvalidCode) => retry(StatusCode::UNAUTHORIZED, WRONG_CODE.to_owned()),
         Err(CoreError::TooManyAttempts { retry_after_secs }) => {
             let (text, name, value) = super::retry_after(retry_after_secs);

@@ -11,6 +11,7 @@
 pub(crate) mod admin;
 mod assets;
 mod cookies;
+mod credentials;
 mod csrf;
 mod me;
 mod mfa;
@@ -40,6 +41,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(mfa::router())
         .merge(register::router())
         .merge(me::router())
+        .merge(credentials::router())
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .merge(admin::router())
         .layer(axum::middleware::map_response(security_headers))

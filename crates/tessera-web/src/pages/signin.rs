@@ -87,9 +87,11 @@ impl CsrfField for PasswordForm {
 /// second factor, to registration, or is signed in.
 async fn password_submit(
     State(app): State<App>,
-    ClientCtx(ctx): ClientCtx,
+    ClientCtx(mut ctx): ClientCtx,
+    headers: HeaderMap,
     PreSessionForm { tenant, form }: PreSessionForm<PasswordForm>,
 ) -> Response {
+    ctx.device_tokens = cookies::device_tokens(&headers);
     let upn = form.upn.trim().to_owned();
     let ret = safe_return(form.ret.as_deref());
     match app.sign_in_password(&tenant, &upn, form.password, &ctx).await {

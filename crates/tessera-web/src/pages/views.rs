@@ -49,6 +49,10 @@ pub(crate) struct MfaPage {
     pub stepup: bool,
     /// The field is set up for a recovery code (letters) rather than six digits.
     pub recovery: bool,
+    /// "Don't ask again for N days", offered when the tenant allows remembering devices.
+    pub remember_days: Option<u16>,
+    /// The box was ticked (kept when the code was wrong).
+    pub remember: bool,
     pub ret: Option<String>,
     pub error: Option<String>,
 }
@@ -112,6 +116,30 @@ pub(crate) struct MePage {
     pub can_regenerate: bool,
     pub sessions: Vec<SessionRow>,
     pub notice: Option<&'static str>,
+    pub app_passwords_allowed: bool,
+    pub app_passwords: Vec<CredentialRow>,
+    pub app_password_error: Option<&'static str>,
+    pub remember_allowed: bool,
+    pub devices: Vec<CredentialRow>,
+}
+
+/// An app password or a remembered device, as listed to its user.
+pub(crate) struct CredentialRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
+    /// Devices: the IP address it was remembered from and until when it counts.
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "app_password.html")]
+pub(crate) struct AppPasswordCreatedPage {
+    pub tenant: String,
+    pub name: String,
+    pub secret: String,
+    pub continue_to: String,
 }
 
 pub(crate) struct MethodRow {

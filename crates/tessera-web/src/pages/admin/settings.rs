@@ -36,6 +36,7 @@ struct Typed {
     allow_app_passwords: bool,
     trusted_ips: String,
     methods: Vec<String>,
+    allow_remember: bool,
     days: String,
 }
 
@@ -45,6 +46,7 @@ impl From<&MfaSettings> for Typed {
             allow_app_passwords: s.allow_app_passwords,
             trusted_ips: s.trusted_ip_ranges.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
             methods: s.allowed_methods.iter().map(|m| m.as_str().to_owned()).collect(),
+            allow_remember: s.allow_remember_devices,
             days: s.remember_device_days.to_string(),
         }
     }
@@ -65,6 +67,7 @@ fn view(admin: &AdminPage, t: Typed, errors: SettingsErrors, notice: Option<&'st
                 checked: t.methods.iter().any(|v| v == m.as_str()),
             })
             .collect(),
+        allow_remember: t.allow_remember,
         days: t.days,
         errors,
         notice,
@@ -90,6 +93,7 @@ async fn save(State(app): State<App>, AdminForm { admin, form }: AdminForm<Field
         allow_app_passwords: form.has("allow_app_passwords"),
         trusted_ips: form.raw("trusted_ip_ranges").to_owned(),
         methods: form.all("allowed_methods").map(str::to_owned).collect(),
+        allow_remember: form.has("allow_remember_devices"),
         days: form.raw("remember_device_days").trim().to_owned(),
     };
     let days = typed.days.parse::<i64>();
@@ -99,6 +103,7 @@ async fn save(State(app): State<App>, AdminForm { admin, form }: AdminForm<Field
             typed.trusted_ips.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
         ),
         allowed_methods: Some(typed.methods.clone()),
+        allow_remember_devices: Some(typed.allow_remember),
         remember_device_days: days.as_ref().ok().copied(),
     };
     let result = match days {
@@ -120,7 +125,9 @@ async fn save(State(app): State<App>, AdminForm { admin, form }: AdminForm<Field
                     SettingsField::TrustedIpRanges => errors.trusted_ips.push(sentence(&e)),
                     SettingsField::AllowedMethods => errors.methods.push(sentence(&e)),
                     SettingsField::RememberDeviceDays => errors.days.push(sentence(&e)),
-                    SettingsField::AllowAppPasswords => errors.other.push(sentence(&e)),
+                    SettingsField::AllowAppPasswords | SettingsField::AllowRememberDevices => {
+                        errors.other.push(sentence(&e))
+                    }
                 }
             }
             if errors.is_empty() {

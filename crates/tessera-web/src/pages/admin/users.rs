@@ -17,7 +17,7 @@ use super::super::see_other;
 use super::super::views::{MethodRow, page};
 use super::fields::{enc, query_string};
 use super::views::{
-    AppPasswordRow, AuditRow, SessionLine, SignInRow, UserPage, method_label, role_label, state_label, when,
+    AppPasswordRow, AuditRow, DeviceLine, SessionLine, SignInRow, UserPage, method_label, role_label, state_label, when,
 };
 use super::{AdminPage, Section, admin_url};
 use crate::App;
@@ -94,6 +94,17 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
             })
             .collect(),
         devices_not_before: d.remembered_devices_not_before.map(when),
+        devices: d.remembered_devices.as_ref().map(|all| {
+            all.iter()
+                .map(|v| DeviceLine {
+                    agent: v.user_agent.clone().unwrap_or_else(|| "Unknown".into()),
+                    ip: v.source_ip.clone().unwrap_or_else(|| "Unknown".into()),
+                    created: when(v.created_at),
+                    last_used: v.last_used_at.map(when).unwrap_or_else(|| "Not yet".into()),
+                    expires: when(v.expires_at),
+                })
+                .collect()
+        }),
         sessions: d.sessions.as_ref().map(|all| {
             all.iter()
                 .map(|s| SessionLine {

@@ -279,6 +279,14 @@ pub(crate) struct AppPasswordRow {
     pub last_used: String,
 }
 
+pub(crate) struct DeviceLine {
+    pub agent: String,
+    pub ip: String,
+    pub created: String,
+    pub last_used: String,
+    pub expires: String,
+}
+
 pub(crate) struct SessionLine {
     pub created: String,
     pub last_seen: String,
@@ -305,6 +313,8 @@ pub(crate) struct UserPage {
     pub recovery_left: u32,
     pub app_passwords: Vec<AppPasswordRow>,
     pub devices_not_before: Option<String>,
+    /// `None` when the role may not read sign-in data.
+    pub devices: Option<Vec<DeviceLine>>,
     pub sessions: Option<Vec<SessionLine>>,
     pub history: Option<Vec<AuditRow>>,
     pub signins: Option<Vec<SignInRow>>,
@@ -346,6 +356,7 @@ pub(crate) struct SettingsPage {
     pub allow_app_passwords: bool,
     pub trusted_ips: String,
     pub methods: Vec<MethodOption>,
+    pub allow_remember: bool,
     pub days: String,
     pub errors: SettingsErrors,
     pub notice: Option<&'static str>,

@@ -1,0 +1,319 @@
+//! App passwords and remembered devices, for their user (self-service, from a signed-in
+//! session) and for administrators; and the account changes that end remembered devices (a
+//! password reset, disabling the account).
+
+use serde_json::json;
+use time::Duration;
+
+use super::signin::{random_token, sha256_b64};
+use super::{AuditDraft, RequestCtx, Tessera, blocking};
+use crate::access::{Action, Actor, TargetKind, authorize};
+use crate::admin_ports::{AdminStore, AppPasswordInfo};
+use crate::app_password::{self, MAX_APP_PASSWORDS};
+use crate::auth_ports::{AuthStore, AuthTx};
+use crate::credential_ports::{AppPasswordRecord, CredentialStore, CredentialTx, RememberedDevice};
+use crate::error::CoreError;
+use crate::password::{self, Password};
+use crate::ports::{Store, StoreTx};
+use crate::session::{Session, SessionStage};
+use crate::user::User;
+
+/// An app password just created: its secret is shown this once and never stored.
+pub struct NewAppPassword {
+    pub info: AppPasswordInfo,
+    pub secret: zeroize::Zeroizing<String>,
+}
+
+/// A device just remembered: the cookie value (returned once) and how long it lasts.
+pub struct DeviceToken {
+    pub token: String,
+    pub max_age: Duration,
+}
+
+/// An administrator's change to a user's account (the Graph `PATCH /users/{id}` subset).
+#[derive(Default)]
+pub struct AccountPatch {
+    pub account_enabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+/// What a signed-in user sees of their app passwords and remembered devices.
+pub struct MyCredentials {
+    pub app_passwords_allowed: bool,
+    pub app_passwords: Vec<AppPasswordInfo>,
+    pub remember_devices_allowed: bool,
+    pub remembered_devices: Vec<RememberedDevice>,
+}
+
+fn parse_id(id: &str, what: &str) -> Result<uuid::Uuid, CoreError> {
+    uuid::Uuid::parse_str(id.trim()).map_err(|_| CoreError::NotFound(what.into()))
+}
+
+impl<S> Tessera<S>
+where
+    S: Store + AuthStore + CredentialStore + AdminStore,
+    S::Tx: AuthTx + CredentialTx,
+{
+    /// The signed-in (not half-signed-in) user of a session.
+    async fn signed_in_user(&self, token: &str) -> Result<(Session, User), CoreError> {
+        let (s, user) = self.session_user(token).await?;
+        if s.stage != SessionStage::SignedIn {
+            return Err(CoreError::Unauthorized);
+        }
+        Ok((s, user))
+    }
+
+    /// The signed-in user's app passwords and remembered devices.
+    pub async fn my_credentials(&self, token: &str) -> Result<MyCredentials, CoreError> {
+        let (_, user) = self.signed_in_user(token).await?;
+        let settings = self.store.settings(user.tenant_id).await?;
+        Ok(MyCredentials {
+            app_passwords_allowed: settings.allow_app_passwords,
+            app_passwords: self.store.app_passwords(user.id).await?,
+            remember_devices_allowed: settings.allow_remember_devices,
+            remembered_devices: self.store.remembered_devices(user.id, self.now()).await?,
+        })
+    }
+
+    /// Creates an app password for the signed-in user, when the tenant allows them: needs a
+    /// second factor given in the last minutes (if the user has one), at most 40 per user.
+    pub async fn create_app_password(
+        &self,
+        token: &str,
+        name: &str,
+        ctx: &RequestCtx,
+    ) -> Result<NewAppPassword, CoreError> {
+        let (s, user) = self.signed_in_user(token).await?;
+        let name = app_password::validate_name(name)?;
+        if !self.store.settings(user.tenant_id).await?.allow_app_passwords {
+            return Err(CoreError::Forbidden("your organisation does not allow app passwords".into()));
+        }
+        if self.needs_fresh_mfa(&s, &user) {
+            return Err(CoreError::FreshMfaRequired);
+        }
+        let secret = app_password::generate()?;
+        let normalized = app_password::normalize(&secret).ok_or_else(|| CoreError::Internal("app password".into()))?;
+        let now = self.now();
+        let rec = AppPasswordRecord {
+            id: uuid::Uuid::now_v7(),
+            user_id: user.id,
+            name,
+            password_hash: app_password::hash(&normalized),
+            created_at: now,
+        };
+        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let mut tx = self.store.begin().await?;
+        // The tenant's settings are read again inside the transaction: an admin who turns app
+        // passwords off at this moment is not overtaken.
+        if !tx.settings(user.tenant_id).await?.allow_app_passwords {
+            return Err(CoreError::Forbidden("your organisation does not allow app passwords".into()));
+        }
+        if tx.app_password_count_for_update(user.id).await? >= MAX_APP_PASSWORDS {
+            return Err(CoreError::LimitReached(format!(
+                "you have {MAX_APP_PASSWORDS} app passwords, the most allowed: delete one you no longer use first"
+            )));
+        }
+        tx.insert_app_password(&rec).await?;
+        let draft = AuditDraft { actor: &actor, now };
+        tx.insert_audit(&[draft.record(
+            "user.appPassword.create",
+            Some((user.id, user.upn.as_str())),
+            None,
+            Some(json!({ "id": rec.id, "name": rec.name })),
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(NewAppPassword {
+            info: AppPasswordInfo { id: rec.id, name: rec.name, created_at: now, last_used_at: None },
+            secret,
+        })
+    }
+
+    /// Deletes one of the signed-in user's app passwords.
+    pub async fn delete_my_app_password(&self, token: &str, id: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
+        let (_, user) = self.signed_in_user(token).await?;
+        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        self.delete_app_password_of(&actor, &user, id).await
+    }
+
+    /// Forgets one of the signed-in user's remembered devices.
+    pub async fn forget_my_device(&self, token: &str, id: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
+        let (_, user) = self.signed_in_user(token).await?;
+        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        self.forget_device_of(&actor, &user, id).await
+    }
+
+    async fn delete_app_password_of(&self, actor: &Actor, user: &User, id: &str) -> Result<(), CoreError> {
+        let not_found = || CoreError::NotFound("the app password".into());
+        let id = parse_id(id, "the app password")?;
+        let info = self.store.app_passwords(user.id).await?.into_iter().find(|a| a.id == id).ok_or_else(not_found)?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_app_password(user.id, id).await? {
+            return Err(not_found());
+        }
+        let draft = AuditDraft { actor, now: self.now() };
+        tx.insert_audit(&[draft.record(
+            "user.appPassword.delete",
+            Some((user.id, user.upn.as_str())),
+            Some(json!({ "id": id, "name": info.name })),
+            None,
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn forget_device_of(&self, actor: &Actor, user: &User, id: &str) -> Result<(), CoreError> {
+        let id = parse_id(id, "the remembered device")?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_remembered_device(user.id, id).await? {
+            return Err(CoreError::NotFound("the remembered device".into()));
+        }
+        let draft = AuditDraft { actor, now: self.now() };
+        tx.insert_audit(&[draft.record(
+            "user.rememberedDevice.delete",
+            Some((user.id, user.upn.as_str())),
+            Some(json!({ "id": id })),
+            None,
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The "Don't ask again for N days" offer of the MFA prompt: N when the tenant allows
+    /// remembering devices.
+    pub async fn remember_offer(&self, token: &str) -> Result<Option<u16>, CoreError> {
+        let (_, user) = self.session_user(token).await?;
+        let settings = self.store.settings(user.tenant_id).await?;
+        Ok(settings.allow_remember_devices.then_some(settings.remember_device_days))
+    }
+
+    /// "Don't ask again for N days", ticked at the MFA prompt: right after the second factor
+    /// was given in this session, and when the tenant allows it, the browser gets a device
+    /// token (only its hash is stored) that skips the prompt for the tenant's number of days.
+    pub async fn remember_device(&self, token: &str, ctx: &RequestCtx) -> Result<DeviceToken, CoreError> {
+        let (s, user) = self.signed_in_user(token).await?;
+        let now = self.now();
+        if s.mfa_at.is_none_or(|t| t + self.policy.fresh_mfa <= now) {
+            return Err(CoreError::FreshMfaRequired);
+        }
+        let settings = self.store.settings(user.tenant_id).await?;
+        if !settings.allow_remember_devices {
+            return Err(CoreError::Forbidden("your organisation does not allow remembering devices".into()));
+        }
+        let max_age = Duration::days(i64::from(settings.remember_device_days));
+        let device_token = random_token(32)?;
+        let device = RememberedDevice {
+            id: uuid::Uuid::now_v7(),
+            user_id: user.id,
+            created_at: now,
+            last_used_at: None,
+            expires_at: now + max_age,
+            source_ip: ctx.source_ip.clone(),
+            user_agent: ctx.user_agent.clone().map(|ua| ua.chars().take(256).collect()),
+        };
+        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let mut tx = self.store.begin().await?;
+        tx.insert_remembered_device(&device, &sha256_b64(device_token.as_bytes())).await?;
+        let draft = AuditDraft { actor: &actor, now };
+        tx.insert_audit(&[draft.record(
+            "user.rememberedDevice.create",
+            Some((user.id, user.upn.as_str())),
+            None,
+            Some(json!({ "id": device.id, "expiresAt": device.expires_at.unix_timestamp() })),
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(DeviceToken { token: device_token, max_age })
+    }
+
+    /// The user, checked to be one the actor may manage the methods of.
+    async fn managed_user(&self, actor: &Actor, user: &str) -> Result<User, CoreError> {
+        let permit = authorize(actor, actor.tenant_id, Action::ManageMethods, TargetKind::User)?;
+        let user = self.get_user(actor, user).await?;
+        permit.check_target(user.tenant_id, &user.roles, user.upn.as_str())?;
+        Ok(user)
+    }
+
+    /// An administrator's list of a user's app passwords (names and times, never secrets).
+    pub async fn user_app_passwords(&self, actor: &Actor, user: &str) -> Result<Vec<AppPasswordInfo>, CoreError> {
+        let user = self.get_user(actor, user).await?;
+        Ok(self.store.app_passwords(user.id).await?)
+    }
+
+    /// An administrator deletes one app password of a user.
+    pub async fn delete_user_app_password(&self, actor: &Actor, user: &str, id: &str) -> Result<(), CoreError> {
+        let user = self.managed_user(actor, user).await?;
+        self.delete_app_password_of(actor, &user, id).await
+    }
+
+    /// An administrator's list of a user's remembered devices. Their IPs and browsers are
+    /// sign-in data: the roles that may read the sign-in log may list them.
+    pub async fn user_remembered_devices(&self, actor: &Actor, user: &str) -> Result<Vec<RememberedDevice>, CoreError> {
+        authorize(actor, actor.tenant_id, Action::ReadLogs, TargetKind::Tenant)?;
+        let user = self.get_user(actor, user).await?;
+        Ok(self.store.remembered_devices(user.id, self.now()).await?)
+    }
+
+    /// An administrator forgets one remembered device of a user.
+    pub async fn forget_user_device(&self, actor: &Actor, user: &str, id: &str) -> Result<(), CoreError> {
+        let user = self.managed_user(actor, user).await?;
+        self.forget_device_of(actor, &user, id).await
+    }
+
+    /// An administrator disables or enables the account and/or sets a new password. Disabling
+    /// ends the user's sessions, API tokens and remembered devices; a new password ends the
+    /// remembered devices (app passwords are separate secrets and stay). One transaction
+    /// with its audit record (never the password).
+    pub async fn update_account(&self, actor: &Actor, user: &str, patch: AccountPatch) -> Result<User, CoreError> {
+        let permit = authorize(actor, actor.tenant_id, Action::DeleteUser, TargetKind::User)?;
+        let target = self.get_user(actor, user).await?;
+        permit.check_target(target.tenant_id, &target.roles, target.upn.as_str())?;
+        if patch.account_enabled.is_none() && patch.password.is_none() {
+            return Err(CoreError::Invalid("give accountEnabled and/or password".into()));
+        }
+        if actor.user_id == target.id && patch.account_enabled == Some(false) {
+            return Err(CoreError::Invalid("you cannot disable your own account".into()));
+        }
+        let hash = match patch.password {
+            Some(pw) => {
+                let pw = Password::parse(pw)?;
+                Some(blocking(move || password::hash(&pw)).await??)
+            }
+            None => None,
+        };
+        let disabling = patch.account_enabled == Some(false) && target.account_enabled;
+        let mut before = serde_json::Map::new();
+        let mut after = serde_json::Map::new();
+        if let Some(enabled) = patch.account_enabled {
+            before.insert("accountEnabled".into(), json!(target.account_enabled));
+            after.insert("accountEnabled".into(), json!(enabled));
+        }
+        if hash.is_some() {
+            after.insert("password".into(), json!("changed"));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.update_account(target.id, patch.account_enabled, hash.as_deref()).await?;
+        if disabling || hash.is_some() {
+            after.insert("rememberedDevicesDeleted".into(), json!(tx.delete_remembered_devices(target.id).await?));
+        }
+        if disabling {
+            after.insert("sessionsRevoked".into(), json!(tx.delete_user_sessions(target.id).await?));
+        }
+        let draft = AuditDraft { actor, now: self.now() };
+        tx.insert_audit(&[draft.record(
+            "user.account.update",
+            Some((target.id, target.upn.as_str())),
+            Some(before.into()),
+            Some(after.into()),
+        )])
+        .await?;
+        tx.commit().await?;
+        let mut updated = target;
+        if let Some(enabled) = patch.account_enabled {
+            updated.account_enabled = enabled;
+        }
+        Ok(updated)
+    }
+}

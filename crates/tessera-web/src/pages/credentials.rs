@@ -1,0 +1,101 @@
+//! The signed-in user's app passwords (for mail clients, printers and other legacy clients
+//! that cannot answer an MFA prompt) and remembered devices ("Don't ask again"), on the
+//! security info page.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use serde::Deserialize;
+use tessera_core::CoreError;
+
+use super::csrf::{CsrfField, CsrfOnly, SessionForm};
+use super::views::{AppPasswordCreatedPage, Msg, message, page};
+use super::{internal, see_other, to_step_up, url};
+use crate::App;
+use crate::extract::ClientCtx;
+
+pub(super) fn router() -> Router<App> {
+    Router::new()
+        .route("/t/{tenant}/me/app-passwords", post(create_app_password))
+        .route("/t/{tenant}/me/app-passwords/{id}/delete", post(delete_app_password))
+        .route("/t/{tenant}/me/devices/{id}/forget", post(forget_device))
+}
+
+#[derive(Deserialize)]
+struct NewAppPasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+impl CsrfField for NewAppPasswordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+#[derive(Deserialize)]
+struct IdPath {
+    id: String,
+}
+
+/// `POST /t/{tenant}/me/app-passwords`: the new secret is shown once, on its own page.
+async fn create_app_password(
+    State(app): State<App>,
+    ClientCtx(ctx): ClientCtx,
+    SessionForm { session: s, form }: SessionForm<NewAppPasswordForm>,
+) -> Response {
+    let back = url(&s.tenant, "/me");
+    match app.create_app_password(&s.token, &form.name, &ctx).await {
+        Ok(created) => {
+            let p = AppPasswordCreatedPage {
+                tenant: s.tenant.clone(),
+                name: created.info.name,
+                secret: created.secret.to_string(),
+                continue_to: back,
+            };
+            page(StatusCode::OK, &p)
+        }
+        Err(CoreError::FreshMfaRequired) => to_step_up(&s.tenant, &back),
+        // The page names the problem by a fixed key: a link cannot make it show any text.
+        Err(CoreError::Invalid(_)) => see_other(&format!("{back}?error=app-password-name#app-passwords-h"), &[]),
+        Err(CoreError::LimitReached(_)) => see_other(&format!("{back}?error=app-password-limit#app-passwords-h"), &[]),
+        Err(CoreError::Forbidden(_)) => see_other(&format!("{back}?error=app-passwords-off#app-passwords-h"), &[]),
+        Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
+        Err(e) => internal(&s.tenant, &e),
+    }
+}
+
+/// `POST /t/{tenant}/me/app-passwords/{id}/delete`.
+async fn delete_app_password(
+    State(app): State<App>,
+    ClientCtx(ctx): ClientCtx,
+    Path(p): Path<IdPath>,
+    SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
+) -> Response {
+    let done = app.delete_my_app_password(&s.token, &p.id, &ctx).await;
+    after_change(&s, done, "app-password-deleted")
+}
+
+/// `POST /t/{tenant}/me/devices/{id}/forget`.
+async fn forget_device(
+    State(app): State<App>,
+    ClientCtx(ctx): ClientCtx,
+    Path(p): Path<IdPath>,
+    SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
+) -> Response {
+    let done = app.forget_my_device(&s.token, &p.id, &ctx).await;
+    after_change(&s, done, "device-forgotten")
+}
+
+fn after_change(s: &super::session::PageSession, done: Result<(), CoreError>, what: &str) -> Response {
+    match done {
+        Ok(()) => see_other(&url(&s.tenant, &format!("/me?done={what}")), &[]),
+        Err(CoreError::NotFound(_)) => message(StatusCode::NOT_FOUND, &s.tenant, Msg::NotFound),
+        Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
+        Err(e) => internal(&s.tenant, &e),
+    }
+}
