@@ -16,6 +16,8 @@ mod bulk;
 mod concurrency;
 #[path = "contract/credentials.rs"]
 mod credentials;
+#[path = "contract/legacy.rs"]
+mod legacy;
 #[path = "contract/listing.rs"]
 mod listing;
 #[path = "contract/manage.rs"]

@@ -24,6 +24,12 @@ pub struct NewAppPassword {
     pub secret: zeroize::Zeroizing<String>,
 }
 
+impl std::fmt::Debug for NewAppPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAppPassword").field("info", &self.info).field("secret", &"***").finish()
+    }
+}
+
 /// A device just remembered: the cookie value (returned once) and how long it lasts.
 pub struct DeviceToken {
     pub token: String,
