@@ -4,7 +4,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{RequestCtx, Tessera, blocking, new_correlation_id};
+use super::{RequestCtx, Tessera, new_correlation_id};
 use crate::access::{Actor, Role};
 use crate::audit::AuditRecord;
 use crate::error::{CoreError, StoreError};
@@ -47,7 +47,7 @@ impl<S: Store> Tessera<S> {
         let slug = TenantSlug::parse(slug)?;
         let upn = Upn::parse(admin_upn)?;
         let password = Password::parse(admin_password)?;
-        let hash = blocking(move || password::hash(&password)).await??;
+        let hash = self.blocking(move || password::hash(&password)).await??;
         let now = self.now();
         let tenant = Tenant { id: TenantId::new(), slug: slug.clone(), created_at: now };
         let admin = NewUser {

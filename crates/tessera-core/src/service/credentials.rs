@@ -6,7 +6,7 @@ use serde_json::json;
 use time::Duration;
 
 use super::signin::{random_token, sha256_b64};
-use super::{AuditDraft, RequestCtx, Tessera, blocking};
+use super::{AuditDraft, RequestCtx, Tessera};
 use crate::access::{Action, Actor, TargetKind, authorize};
 use crate::admin_ports::{AdminStore, AppPasswordInfo};
 use crate::app_password::{self, MAX_APP_PASSWORDS};
@@ -285,7 +285,7 @@ where
         let hash = match patch.password {
             Some(pw) => {
                 let pw = Password::parse(pw)?;
-                Some(blocking(move || password::hash(&pw)).await??)
+                Some(self.blocking(move || password::hash(&pw)).await??)
             }
             None => None,
         };

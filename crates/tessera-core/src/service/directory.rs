@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::{AuditDraft, Tessera, blocking};
+use super::{AuditDraft, Tessera};
 use crate::access::{Action, Actor, Role, TargetKind, authorize};
 use crate::audit::Page;
 use crate::error::{CoreError, StoreError};
@@ -36,7 +36,12 @@ pub type ImportRow = NewUserInput;
 
 impl NewUserInput {
     /// Parses every field; hashes the password off the async threads.
-    async fn parse(self, tenant: crate::ids::TenantId, now: time::OffsetDateTime) -> Result<NewUser, CoreError> {
+    async fn parse(
+        self,
+        tenant: crate::ids::TenantId,
+        now: time::OffsetDateTime,
+        slots: &std::sync::Arc<tokio::sync::Semaphore>,
+    ) -> Result<NewUser, CoreError> {
         let upn = Upn::parse(&self.upn)?;
         let display_name = DisplayName::parse(&self.display_name)?;
         let mut roles = self.roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>()?;
@@ -45,7 +50,7 @@ impl NewUserInput {
         let password_hash = match self.password {
             Some(p) => {
                 let p = Password::parse(p)?;
-                Some(blocking(move || password::hash(&p)).await??)
+                Some(super::run_blocking(slots, move || password::hash(&p)).await??)
             }
             None => None,
         };
@@ -85,7 +90,7 @@ fn conflict_to_exists(e: StoreError, upn: &str) -> CoreError {
 
 impl<S: Store> Tessera<S> {
     pub async fn create_user(&self, actor: &Actor, input: NewUserInput) -> Result<User, CoreError> {
-        let new = input.parse(actor.tenant_id, self.now()).await?;
+        let new = input.parse(actor.tenant_id, self.now(), &self.hash_slots).await?;
         authorize(actor, actor.tenant_id, Action::CreateUser, TargetKind::of_roles(&new.roles))?;
         let draft = AuditDraft { actor, now: self.now() };
         let mut tx = self.store.begin().await?;
@@ -113,7 +118,7 @@ impl<S: Store> Tessera<S> {
         let mut parsed = Vec::with_capacity(rows.len());
         for r in rows {
             let upn = r.upn.clone();
-            parsed.push((upn, r.parse(actor.tenant_id, now).await));
+            parsed.push((upn, r.parse(actor.tenant_id, now, &self.hash_slots).await));
         }
         let keys: Vec<UserRef> =
             parsed.iter().filter_map(|(_, p)| p.as_ref().ok().map(|u| UserRef::Upn(u.upn.clone()))).collect();

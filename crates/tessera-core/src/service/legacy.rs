@@ -2,7 +2,7 @@
 //! user who must use MFA cannot bind with the password: only an app password works. Every
 //! bind is in the sign-in log as a `legacy` client, throttled like any other sign-in.
 
-use super::{RequestCtx, Tessera, blocking};
+use super::{RequestCtx, Tessera};
 use crate::admin_ports::AdminStore;
 use crate::app_password;
 use crate::audit::Page;
@@ -83,7 +83,7 @@ where
         let (Some(user), Some(mut rec), Some((_, tenant_slug))) = (user, rec.clone(), tenant.clone()) else {
             // No such user: the same work as a wrong password, then the same answer.
             let pw = Password::for_verification(secret);
-            blocking(move || password::verify(&pw, password::dummy_hash())).await?;
+            self.blocking(move || password::verify(&pw, password::dummy_hash())).await?;
             if let Some(r) = rec.as_mut() {
                 r.credential = Some("password".into());
                 self.log(r, "failure", Some("invalid_credentials")).await?;
@@ -124,7 +124,7 @@ where
         rec.credential = Some("password".into());
         let phc = credential.and_then(|c| c.password_hash).unwrap_or_else(|| password::dummy_hash().to_owned());
         let pw = Password::for_verification(secret);
-        if !blocking(move || password::verify(&pw, &phc)).await? {
+        if !self.blocking(move || password::verify(&pw, &phc)).await? {
             self.log(&mut rec, "failure", Some("invalid_credentials")).await?;
             return Err(CoreError::InvalidCredentials);
         }

@@ -53,6 +53,8 @@ pub struct Tessera<S: Store> {
     policy: SignInPolicy,
     keyring: Arc<Keyring>,
     trusted_proxies: Arc<[crate::settings::IpRange]>,
+    /// Slots for password hashing, one per core (see [`run_blocking`]).
+    hash_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl<S: Store> Clone for Tessera<S> {
@@ -64,6 +66,7 @@ impl<S: Store> Clone for Tessera<S> {
             policy: self.policy,
             keyring: self.keyring.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
+            hash_slots: self.hash_slots.clone(),
         }
     }
 }
@@ -83,7 +86,18 @@ impl<S: Store> Tessera<S> {
             policy: SignInPolicy::default(),
             keyring: Arc::new(Keyring::new(ephemeral, Vec::new())),
             trusted_proxies: Arc::from([]),
+            hash_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            )),
         }
+    }
+
+    /// Password hashing off the async threads, one at a time per core.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CoreError> {
+        run_blocking(&self.hash_slots, f).await
     }
 
     /// Reverse proxies whose `X-Forwarded-For` is believed (see [`crate::settings::client_ip`]).
@@ -165,15 +179,17 @@ impl AuditDraft<'_> {
     }
 }
 
-/// Runs CPU-heavy work (Argon2) off the async threads, at most as many at once as there are
-/// cores; the others wait their turn. More at once would not finish sooner: they would share
-/// the cores, each holding its 19 MiB, and evict each other's memory from the caches (eight
-/// Argon2 verifications at once on two cores got through 20% fewer per second than two).
-pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    let slots =
-        SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())));
-    let permit = slots.acquire().await.map_err(|e| CoreError::Internal(format!("blocking slots: {e}")))?;
+/// Runs CPU-heavy work (Argon2) off the async threads, at most as many at once as `slots`
+/// has permits (one per core); the others wait their turn. More at once would not finish
+/// sooner: they would share the cores, each holding its 19 MiB, and evict each other's memory
+/// from the caches (eight Argon2 verifications at once on two cores got through 20% fewer per
+/// second than two).
+pub(crate) async fn run_blocking<T: Send + 'static>(
+    slots: &Arc<tokio::sync::Semaphore>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CoreError> {
+    let permit =
+        slots.clone().acquire_owned().await.map_err(|e| CoreError::Internal(format!("blocking slots: {e}")))?;
     // The permit goes with the work: it is given back when the work ends, even if the caller
     // stopped waiting for it.
     tokio::task::spawn_blocking(move || {

@@ -8,7 +8,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{AuditDraft, IssuedToken, RequestCtx, Tessera, blocking, new_correlation_id};
+use super::{AuditDraft, IssuedToken, RequestCtx, Tessera, new_correlation_id};
 use crate::access::Actor;
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::CredentialStore;
@@ -272,7 +272,7 @@ where
         }
         let phc = credential.and_then(|c| c.password_hash).unwrap_or_else(|| password::dummy_hash().to_owned());
         let pw = Password::for_verification(password);
-        let ok = blocking(move || password::verify(&pw, &phc)).await?;
+        let ok = self.blocking(move || password::verify(&pw, &phc)).await?;
         let (user, mut rec) = match (user, rec, ok) {
             (Some(user), Some(rec), true) => (user, rec),
             (_, mut rec, _) => {
