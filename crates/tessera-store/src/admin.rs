@@ -115,7 +115,7 @@ impl AdminStore for SqlStore {
         }
         let mut conn = self.pool.acquire().await.map_err(backend_err)?;
         let rows = q.fetch_all(&mut *conn).await.map_err(backend_err)?;
-        let mut items: Vec<User> = users_from_rows(&mut conn, &rows).await?.into_iter().map(|s| s.user).collect();
+        let mut items: Vec<User> = users_from_rows(&rows)?.into_iter().map(|s| s.user).collect();
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|u| encode_cursor(&u.upn.key()))

@@ -65,7 +65,7 @@ async fn fetch_user(
         .map_err(backend_err)?;
     let Some(row) = row else { return Ok(None) };
     let hash: Option<String> = get(&row, "password_hash")?;
-    let user = users_from_rows(conn, std::slice::from_ref(&row)).await?.pop().map(|s| s.user);
+    let user = users_from_rows(std::slice::from_ref(&row))?.pop().map(|s| s.user);
     Ok(user.map(|u| (u, hash)))
 }
 
@@ -260,7 +260,7 @@ impl Store for SqlStore {
         }
         let mut conn = self.conn().await?;
         let rows = query.fetch_all(&mut *conn).await.map_err(backend_err)?;
-        let users = users_from_rows(&mut conn, &rows).await?.into_iter().map(|s| s.user).collect();
+        let users = users_from_rows(&rows)?.into_iter().map(|s| s.user).collect();
         Ok(page(users, q.limit, |u: &User| u.upn.key()))
     }
 

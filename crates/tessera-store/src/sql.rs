@@ -1,8 +1,8 @@
 //! SQL helpers shared by reads and writes: value conversions, placeholder lists, and loading
 //! users with their roles and methods.
 
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 use tessera_core::access::Role;
 use tessera_core::error::StoreError;
 use tessera_core::ids::{TenantId, Upn, UserId};
@@ -94,11 +94,7 @@ pub(crate) const USER_COLUMNS: &str = "u.id, u.tenant_id, u.upn, u.display_name,
      (SELECT string_agg(m.kind, ',') FROM auth_methods m WHERE m.user_id = u.id) AS methods";
 
 /// Decodes rows selected with [`USER_COLUMNS`] (plus an optional `app_passwords` count).
-/// (Async and given the connection for its callers' sake: it no longer queries.)
-pub(crate) async fn users_from_rows(
-    _conn: &mut AnyConnection,
-    rows: &[AnyRow],
-) -> Result<Vec<UserSnapshot>, StoreError> {
+pub(crate) fn users_from_rows(rows: &[AnyRow]) -> Result<Vec<UserSnapshot>, StoreError> {
     let mut users = Vec::with_capacity(rows.len());
     for row in rows {
         let id: String = get(row, "id")?;

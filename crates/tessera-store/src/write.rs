@@ -178,7 +178,7 @@ impl StoreTx for SqlTx {
                 rows.extend(q.fetch_all(&mut *self.tx).await.map_err(backend_err)?);
             }
         }
-        users_from_rows(&mut self.tx, &rows).await
+        users_from_rows(&rows)
     }
 
     async fn set_mfa_state(&mut self, ids: &[UserId], state: PerUserMfaState) -> StoreResult<()> {

@@ -114,7 +114,10 @@ async fn binds_are_throttled_and_unknown_users_look_like_wrong_passwords() {
             assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}] {r:?}");
         }
         let r = svc.legacy_bind(None, "fay@contoso.com", PW.into(), &ctx()).await;
-        assert!(matches!(r, Err(CoreError::TooManyAttempts { .. })), "[{b}] locked even with the right password: {r:?}");
+        assert!(
+            matches!(r, Err(CoreError::TooManyAttempts { .. })),
+            "[{b}] locked even with the right password: {r:?}"
+        );
         assert_eq!(last_signin(&env).await.failure_reason.as_deref(), Some("locked_out"), "[{b}]");
         let ghost = svc.legacy_bind(None, "ghost@contoso.com", PW.into(), &ctx()).await;
         assert!(matches!(ghost, Err(CoreError::InvalidCredentials)), "[{b}]");
@@ -202,9 +205,13 @@ async fn a_remembered_device_skips_the_prompt_until_restored_or_the_password_cha
         let ok = svc.sign_in_password("contoso", "hal@contoso.com", PW.into(), &with_device).await.unwrap();
         assert_eq!(ok.session.stage, SessionStage::SignedIn, "[{b}]");
         let new_pw = "A brand new password 2";
-        svc.update_account(&env.ga, "hal@contoso.com", AccountPatch { account_enabled: None, password: Some(new_pw.into()) })
-            .await
-            .unwrap();
+        svc.update_account(
+            &env.ga,
+            "hal@contoso.com",
+            AccountPatch { account_enabled: None, password: Some(new_pw.into()) },
+        )
+        .await
+        .unwrap();
         let s = svc.sign_in_password("contoso", "hal@contoso.com", new_pw.into(), &with_device).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::MfaRequired, "[{b}] the password change ended it");
 
@@ -260,7 +267,9 @@ async fn disabling_an_account_ends_its_sessions_and_devices_and_is_audited() {
         let s = svc.sign_in_password("contoso", "kim@contoso.com", PW.into(), &ctx()).await.unwrap();
         let empty = svc.update_account(&env.ga, "kim@contoso.com", AccountPatch::default()).await;
         assert!(matches!(empty, Err(CoreError::Invalid(_))), "[{b}]");
-        let me = svc.update_account(&env.ga, "admin@contoso.com", AccountPatch { account_enabled: Some(false), password: None }).await;
+        let me = svc
+            .update_account(&env.ga, "admin@contoso.com", AccountPatch { account_enabled: Some(false), password: None })
+            .await;
         assert!(matches!(me, Err(CoreError::Invalid(_))), "[{b}] not yourself");
         let u = svc
             .update_account(&env.ga, "kim@contoso.com", AccountPatch { account_enabled: Some(false), password: None })
