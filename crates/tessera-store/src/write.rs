@@ -29,11 +29,19 @@ pub struct SqlTx {
     pub(crate) backend: Backend,
     /// Tenants whose row this transaction has locked (PostgreSQL), see [`SqlTx::lock_tenant`].
     locked: Vec<TenantId>,
+    /// Users inserted: a large import refreshes PostgreSQL's statistics before it commits.
+    inserted_users: usize,
 }
+
+/// From this many users inserted in one transaction, PostgreSQL's planner statistics of
+/// `users` are refreshed in it: until autovacuum gets to it, the planner would take the
+/// table for as small as before (a bulk Enforce right after importing 100,000 users ran 2.4
+/// times slower).
+const ANALYZE_AFTER_USERS: usize = 10_000;
 
 impl SqlTx {
     pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Self {
-        Self { tx, backend, locked: Vec::new() }
+        Self { tx, backend, locked: Vec::new(), inserted_users: 0 }
     }
 
     /// Called before reading what a change will be decided on (users, settings): until this
@@ -106,6 +114,7 @@ impl StoreTx for SqlTx {
 
     async fn insert_users(&mut self, users: &[NewUser]) -> StoreResult<()> {
         const COLS: usize = 8;
+        self.inserted_users += users.len();
         for chunk in users.chunks(rows_per_insert(self.backend, COLS)) {
             let values: Vec<String> =
                 (0..chunk.len()).map(|i| format!("({})", params(self.backend, i * COLS + 1, COLS))).collect();
@@ -269,7 +278,10 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
-    async fn commit(self) -> StoreResult<()> {
+    async fn commit(mut self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres && self.inserted_users >= ANALYZE_AFTER_USERS {
+            sqlx::query("ANALYZE users").execute(&mut *self.tx).await.map_err(backend_err)?;
+        }
         self.tx.commit().await.map_err(backend_err)
     }
 }
