@@ -8,6 +8,7 @@ mod credentials;
 mod directory;
 mod legacy;
 mod logs;
+mod methods;
 mod signin;
 
 use std::sync::Arc;
@@ -29,7 +30,8 @@ pub use credentials::{AccountPatch, DeviceToken, MyCredentials, NewAppPassword};
 pub use directory::{ImportRow, NewUserInput, decode_cursor, encode_cursor};
 pub use legacy::LegacyBound;
 pub use logs::LogFilter;
-pub use signin::{Client, PendingTotp, RECOVERY_CODES, SecurityInfo, SessionView, Started};
+pub use methods::{PendingTotp, SecurityInfo};
+pub use signin::{Client, RECOVERY_CODES, SessionView, Started};
 
 /// Where a request came from.
 #[derive(Clone, Debug, Default)]

@@ -1,6 +1,6 @@
 //! Interactive sign-in: password, the sign-in decision, the second factor (TOTP with replay
-//! protection, recovery codes), registration ("proof-up"), sessions, throttling and lockout,
-//! and the sign-in log. The API token endpoint goes through the same password and
+//! protection, recovery codes), sessions, throttling and lockout, and the sign-in log
+//! (registration and the security info page are in [`super::methods`]). The API token endpoint goes through the same password and
 //! second-factor checks.
 
 use base64::Engine;
@@ -17,7 +17,7 @@ use crate::ids::{TenantId, TenantSlug, Upn, UserRef};
 use crate::mfa::{MethodKind, PerUserMfaState};
 use crate::password::{self, Password};
 use crate::ports::{Store, StoreTx};
-use crate::session::{NewMethod, Session, SessionStage, ThrottlePolicy};
+use crate::session::{Session, SessionStage, ThrottlePolicy};
 use crate::settings::MfaSettings;
 use crate::signin::{Decision, MfaRequiredBy, MfaSkip, SignInFacts, SignInRecord, decide};
 use crate::totp::{TotpCode, TotpSecret};
@@ -55,22 +55,6 @@ impl std::fmt::Debug for Started {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Started(***, {:?})", self.session.stage)
     }
-}
-
-/// A TOTP secret offered for registration.
-pub struct PendingTotp {
-    pub secret_base32: String,
-    pub otpauth_uri: String,
-    pub account: String,
-}
-
-/// What the security info page shows.
-pub struct SecurityInfo {
-    pub user: User,
-    pub methods: Vec<crate::session::MethodInfo>,
-    pub recovery_codes_left: u32,
-    pub sessions: Vec<SessionView>,
-    pub totp_allowed: bool,
 }
 
 /// A session as listed to its user or an admin (never its token).
@@ -114,13 +98,13 @@ pub(crate) fn sha256_b64(data: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(data))
 }
 
-fn recovery_code_hash(user: crate::ids::UserId, code: &str) -> String {
+pub(super) fn recovery_code_hash(user: crate::ids::UserId, code: &str) -> String {
     let normalized: String =
         code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
     sha256_b64(format!("{user}:{normalized}").as_bytes())
 }
 
-fn new_recovery_codes() -> Result<Vec<String>, CoreError> {
+pub(super) fn new_recovery_codes() -> Result<Vec<String>, CoreError> {
     (0..RECOVERY_CODES)
         .map(|_| {
             let mut b = [0u8; 10];
@@ -382,7 +366,12 @@ where
     }
 
     /// Moves a session to a new id (and stage): the id always changes at sign-in.
-    async fn rotate(&self, old: &Session, stage: SessionStage, mfa: Option<MethodKind>) -> Result<Started, CoreError> {
+    pub(super) async fn rotate(
+        &self,
+        old: &Session,
+        stage: SessionStage,
+        mfa: Option<MethodKind>,
+    ) -> Result<Started, CoreError> {
         let token = random_token(32)?;
         let now = self.now();
         let mut s = old.clone();
@@ -496,196 +485,12 @@ where
         !user.methods.is_empty() && s.mfa_at.is_none_or(|t| t + self.policy.fresh_mfa <= self.now())
     }
 
-    /// Offers a new TOTP secret to register (the same one again until it is confirmed).
-    pub async fn begin_totp_registration(&self, token: &str) -> Result<PendingTotp, CoreError> {
-        let (mut s, user) = self.session_user(token).await?;
-        if s.stage == SessionStage::MfaRequired {
-            return Err(CoreError::MfaRequired);
-        }
-        if s.stage == SessionStage::SignedIn && self.needs_fresh_mfa(&s, &user) {
-            return Err(CoreError::FreshMfaRequired);
-        }
-        let settings = self.store.settings(user.tenant_id).await?;
-        if !settings.allowed_methods.contains(&MethodKind::Totp) {
-            return Err(CoreError::Forbidden("your organisation does not allow authenticator apps".into()));
-        }
-        let aad = format!("pending:{}", user.id);
-        let secret = match &s.pending_secret {
-            Some(blob) => TotpSecret::from_bytes(self.keyring.decrypt(blob, aad.as_bytes())?.to_vec()),
-            None => {
-                let secret = TotpSecret::generate()?;
-                s.pending_secret = Some(self.keyring.encrypt(secret.as_bytes(), aad.as_bytes())?);
-                self.store.update_session(&s).await?;
-                secret
-            }
-        };
-        let tenant_slug = self.tenant_slug(user.tenant_id).await?;
-        let issuer = format!("Tessera ({tenant_slug})");
-        Ok(PendingTotp {
-            secret_base32: secret.base32(),
-            otpauth_uri: secret.otpauth_uri(&issuer, user.upn.as_str()),
-            account: user.upn.to_string(),
-        })
-    }
-
     pub(super) async fn tenant_slug(&self, tenant: TenantId) -> Result<String, CoreError> {
         Ok(self.store.tenant_slug(tenant).await?.unwrap_or_default())
     }
 
-    /// Confirms the pending TOTP secret with a code from the app. Creates the method (and,
-    /// the first time, ten recovery codes, returned once); an enabled user becomes enforced.
-    pub async fn finish_totp_registration(
-        &self,
-        token: &str,
-        code: &str,
-        label: Option<String>,
-        ctx: &RequestCtx,
-    ) -> Result<(Started, Vec<String>), CoreError> {
-        let (s, user) = self.session_user(token).await?;
-        let blob = s.pending_secret.clone().ok_or_else(|| CoreError::Invalid("start the registration again".into()))?;
-        let secret =
-            TotpSecret::from_bytes(self.keyring.decrypt(&blob, format!("pending:{}", user.id).as_bytes())?.to_vec());
-        let code_key = format!("code:{}", user.id);
-        self.throttle(&[(&code_key, &self.policy.code_per_account)]).await?;
-        let now = self.now();
-        let step = TotpCode::parse(code).ok().and_then(|c| secret.verify(&c, now)).ok_or(CoreError::InvalidCode)?;
-        self.store.throttle_settle(&code_key, None).await?;
-
-        let method_id = uuid::Uuid::now_v7();
-        let label = label.map(|l| l.trim().chars().take(64).collect::<String>()).filter(|l| !l.is_empty());
-        let method = NewMethod {
-            id: method_id,
-            user_id: user.id,
-            kind: MethodKind::Totp,
-            label: Some(label.unwrap_or_else(|| "Authenticator app".into())),
-            secret: Some(self.keyring.encrypt(secret.as_bytes(), method_id.as_bytes())?),
-            created_at: now,
-            last_used_step: Some(step),
-        };
-        let actor = self_actor(&user, ctx.source_ip.clone());
-        let draft = AuditDraft { actor: &actor, now };
-        let target = Some((user.id, user.upn.as_str()));
-        let mut audit = vec![draft.record(
-            "user.method.register",
-            target,
-            None,
-            Some(json!({ "kind": "totp", "label": method.label })),
-        )];
-        let codes =
-            if self.store.recovery_codes_left(user.id).await? == 0 { new_recovery_codes()? } else { Vec::new() };
-        let mut tx = self.store.begin().await?;
-        tx.insert_method(&method).await?;
-        if !codes.is_empty() {
-            let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(user.id, c)).collect();
-            tx.replace_recovery_codes(user.id, &hashes, now).await?;
-            audit.push(draft.record("user.recoveryCodes.create", target, None, Some(json!({ "count": codes.len() }))));
-        }
-        let after = user.per_user_mfa_state.after_registration();
-        if after != user.per_user_mfa_state {
-            tx.set_mfa_state(&[user.id], after).await?;
-            audit.push(draft.record(
-                "user.mfa.enforce",
-                target,
-                Some(json!(user.per_user_mfa_state.as_str())),
-                Some(json!({ "state": after.as_str(), "reason": "registered a method" })),
-            ));
-        }
-        tx.insert_audit(&audit).await?;
-        tx.commit().await?;
-
-        let was_sign_in = s.stage == SessionStage::RegistrationRequired;
-        let started = self.rotate(&s, SessionStage::SignedIn, Some(MethodKind::Totp)).await?;
-        if was_sign_in {
-            let mut rec = self.record(user.tenant_id, Some(&user), user.upn.as_str(), ctx, Client::Browser);
-            rec.mfa_required_by = MfaRequiredBy::PerUserState;
-            rec.mfa_method = Some(MethodKind::Totp);
-            self.log(&mut rec, "success", None).await?;
-        }
-        Ok((started, codes))
-    }
-
     pub async fn sign_out(&self, token: &str) -> Result<(), CoreError> {
         Ok(self.store.delete_session(&sha256_b64(token.as_bytes())).await?)
-    }
-
-    /// What the signed-in user's security info page shows. A half-done sign-in (password only,
-    /// waiting for the second factor or registration) may not read it.
-    pub async fn security_info(&self, token: &str) -> Result<SecurityInfo, CoreError> {
-        let (s, user) = self.session_user(token).await?;
-        if s.stage != SessionStage::SignedIn {
-            return Err(CoreError::Unauthorized);
-        }
-        let settings = self.store.settings(user.tenant_id).await?;
-        let now = self.now();
-        let sessions = self
-            .store
-            .user_sessions(user.id)
-            .await?
-            .iter()
-            .filter(|s| s.expires_at > now && s.stage == SessionStage::SignedIn)
-            .map(SessionView::from)
-            .collect();
-        Ok(SecurityInfo {
-            methods: self.store.methods(user.id).await?,
-            recovery_codes_left: self.store.recovery_codes_left(user.id).await?,
-            sessions,
-            totp_allowed: settings.allowed_methods.contains(&MethodKind::Totp),
-            user,
-        })
-    }
-
-    /// Deletes one of the signed-in user's methods (needs a fresh second factor).
-    pub async fn delete_my_method(&self, token: &str, method: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
-        let (s, user) = self.session_user(token).await?;
-        if s.stage != SessionStage::SignedIn {
-            return Err(CoreError::Unauthorized);
-        }
-        if self.needs_fresh_mfa(&s, &user) {
-            return Err(CoreError::FreshMfaRequired);
-        }
-        let id = uuid::Uuid::parse_str(method).map_err(|_| CoreError::NotFound("method".into()))?;
-        let actor = self_actor(&user, ctx.source_ip.clone());
-        let mut tx = self.store.begin().await?;
-        if !tx.delete_method(user.id, id).await? {
-            return Err(CoreError::NotFound("method".into()));
-        }
-        let draft = AuditDraft { actor: &actor, now: self.now() };
-        tx.insert_audit(&[draft.record(
-            "user.method.delete",
-            Some((user.id, user.upn.as_str())),
-            Some(json!({ "id": id })),
-            None,
-        )])
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Replaces the user's recovery codes by ten new ones (needs a fresh second factor).
-    pub async fn regenerate_recovery_codes(&self, token: &str, ctx: &RequestCtx) -> Result<Vec<String>, CoreError> {
-        let (s, user) = self.session_user(token).await?;
-        if s.stage != SessionStage::SignedIn {
-            return Err(CoreError::Unauthorized);
-        }
-        if self.needs_fresh_mfa(&s, &user) || !user.methods.iter().any(|m| *m != MethodKind::RecoveryCode) {
-            return Err(CoreError::FreshMfaRequired);
-        }
-        let codes = new_recovery_codes()?;
-        let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(user.id, c)).collect();
-        let actor = self_actor(&user, ctx.source_ip.clone());
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
-        tx.replace_recovery_codes(user.id, &hashes, now).await?;
-        let draft = AuditDraft { actor: &actor, now };
-        tx.insert_audit(&[draft.record(
-            "user.recoveryCodes.regenerate",
-            Some((user.id, user.upn.as_str())),
-            None,
-            Some(json!({ "count": codes.len() })),
-        )])
-        .await?;
-        tx.commit().await?;
-        Ok(codes)
     }
 
     /// An admin's view of a user's sessions. Their IPs and user agents are sign-in data: the
