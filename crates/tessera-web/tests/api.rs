@@ -17,7 +17,9 @@ struct TestApp {
     http: reqwest::Client,
     token: String,
     backend: &'static str,
-    _db: TestDb,
+    /// The services the server runs, for what no API call does (e.g. an LDAP bind).
+    svc: Tessera<tessera_store::SqlStore>,
+    db: TestDb,
 }
 
 async fn spawn_app(db: TestDb) -> TestApp {
@@ -26,14 +28,15 @@ async fn spawn_app(db: TestDb) -> TestApp {
     services.init_tenant("fabrikam", "admin@fabrikam.com", PASSWORD.into()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = tessera_web::app(services).into_make_service_with_connect_info::<SocketAddr>();
+    let app = tessera_web::app(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let mut t = TestApp {
         base: format!("http://{addr}"),
         http: reqwest::Client::new(),
         token: String::new(),
         backend: db.name,
-        _db: db,
+        svc: services,
+        db,
     };
     t.token = t.login("contoso", "admin@contoso.com", PASSWORD).await;
     t
@@ -48,6 +51,10 @@ macro_rules! each_backend {
         }
     };
 }
+
+// App passwords, remembered devices and account changes (`PATCH /users/{user}`).
+#[path = "api/credentials.rs"]
+mod credentials;
 
 impl TestApp {
     fn url(&self, path: &str) -> String {
@@ -355,6 +362,7 @@ async fn settings_are_validated_and_audited() {
         let (status, s) = app.get("/settings/mfa").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!((s["allowAppPasswords"].clone(), s["rememberDeviceDays"].clone()), (json!(false), json!(14)));
+        assert_eq!(s["allowRememberDevices"], false, "{}: remembering devices is off by default", app.backend);
         let patch = |b: Value| app.call(reqwest::Method::PATCH, "/settings/mfa", Some(b));
         for bad in [
             json!({ "rememberDeviceDays": 0 }),
@@ -364,6 +372,8 @@ async fn settings_are_validated_and_audited() {
             assert_error(app.backend, patch(bad).await, StatusCode::BAD_REQUEST, "invalid_setting");
         }
         assert_error(app.backend, patch(json!({ "colour": "blue" })).await, StatusCode::BAD_REQUEST, "invalid_request");
+        let bad_type = patch(json!({ "allowRememberDevices": "yes" })).await;
+        assert_error(app.backend, bad_type, StatusCode::BAD_REQUEST, "invalid_request");
         let (status, s) =
             patch(json!({ "allowAppPasswords": true, "trustedIpRanges": ["192.0.2.0/24", "2001:db8::/32"] })).await;
         assert_eq!(status, StatusCode::OK, "{s}");
@@ -372,6 +382,12 @@ async fn settings_are_validated_and_audited() {
         assert_eq!(again, s);
         let (_, audit) = app.get("/audit?action=settings").await;
         assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{}: only the valid change is audited", app.backend);
+        let (status, s) = patch(json!({ "allowRememberDevices": true, "rememberDeviceDays": 30 })).await;
+        assert_eq!(status, StatusCode::OK, "{s}");
+        assert_eq!((s["allowRememberDevices"].clone(), s["rememberDeviceDays"].clone()), (json!(true), json!(30)));
+        assert_eq!(s["allowAppPasswords"], true, "fields not given stay as they were");
+        let (_, audit) = app.get("/audit?action=settings").await;
+        assert_eq!(audit["items"][0]["after"]["allowRememberDevices"], true, "{}: {audit}", app.backend);
     });
 }
 
@@ -393,6 +409,9 @@ async fn openapi_matches_responses() {
         "/api/v1/tenants/{tenant}/audit",
         "/api/v1/tenants/{tenant}/signins",
         "/api/v1/tenants/{tenant}/settings/mfa",
+        "/api/v1/tenants/{tenant}/users/{user}/sessions",
+        "/api/v1/tenants/{tenant}/users/{user}/appPasswords",
+        "/api/v1/tenants/{tenant}/users/{user}/rememberedDevices",
     ] {
         assert!(paths.contains_key(p), "{p} is documented");
     }

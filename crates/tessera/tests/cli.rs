@@ -37,6 +37,10 @@ macro_rules! on_both_backends {
     };
 }
 
+#[path = "cli/account.rs"]
+mod account;
+#[path = "cli/credentials.rs"]
+mod credentials;
 #[path = "cli/mfa.rs"]
 mod mfa;
 #[path = "cli/otp.rs"]

@@ -1,6 +1,7 @@
 //! `/api/v1`: one router per module, merged here, and the OpenAPI document built from the
 //! handlers' annotations.
 
+mod credentials;
 mod logs;
 mod mfa;
 mod schemas;
@@ -25,6 +26,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(mfa::router())
         .merge(logs::router())
         .merge(sessions::router())
+        .merge(credentials::router())
 }
 
 /// 200 when the database answers.
@@ -35,13 +37,15 @@ async fn healthz(axum::extract::State(app): axum::extract::State<App>) -> Result
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tessera admin API", description = "Per-user MFA administration: users, MFA states, bulk quick steps, audit, sign-ins and MFA service settings."),
+    info(title = "Tessera admin API", description = "Per-user MFA administration: users, MFA states, bulk quick steps, app passwords and remembered devices, audit, sign-ins and MFA service settings."),
     paths(
         token::issue_token,
-        users::create_user, users::import_users, users::list_users, users::get_user, users::delete_user,
+        users::create_user, users::import_users, users::list_users, users::get_user, users::patch_user, users::delete_user,
         users::get_requirements, users::patch_requirements,
         mfa::bulk,
         sessions::list_sessions, sessions::revoke_sessions,
+        credentials::list_app_passwords, credentials::delete_app_password,
+        credentials::list_remembered_devices, credentials::forget_remembered_device,
         logs::audit, logs::signins, logs::get_settings, logs::patch_settings,
     ),
     components(schemas(ErrorBody)),

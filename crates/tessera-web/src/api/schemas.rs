@@ -105,6 +105,11 @@ pub struct SignInRecordSchema {
     /// `none` or `perUserState`.
     mfa_required_by: String,
     mfa_method: Option<String>,
+    /// What was presented: `password` or `appPassword`; null when the attempt never got to a
+    /// credential check (e.g. a second-factor step).
+    credential: Option<String>,
+    /// Why MFA was required but not asked for: `trustedIp` or `rememberedDevice`.
+    mfa_skipped_by: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -123,6 +128,9 @@ pub struct MfaSettingsSchema {
     trusted_ip_ranges: Vec<String>,
     /// Of `totp`, `webauthn`, `email`, `sms`, `recoveryCode`, `temporaryAccessPass`.
     allowed_methods: Vec<String>,
+    /// Allow users to remember MFA on devices they trust: the MFA prompt offers "Don't ask
+    /// again for N days" (N = `rememberDeviceDays`). Off by default.
+    allow_remember_devices: bool,
     /// 1-365.
     remember_device_days: u16,
 }
@@ -135,6 +143,7 @@ pub struct MfaSettingsPatchSchema {
     allow_app_passwords: Option<bool>,
     trusted_ip_ranges: Option<Vec<String>>,
     allowed_methods: Option<Vec<String>>,
+    allow_remember_devices: Option<bool>,
     remember_device_days: Option<i64>,
 }
 
@@ -157,4 +166,26 @@ pub struct SessionSchema {
 #[schema(as = SessionList)]
 pub struct SessionListSchema {
     items: Vec<SessionSchema>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = RememberedDevice)]
+#[serde(rename_all = "camelCase")]
+pub struct RememberedDeviceSchema {
+    id: String,
+    /// RFC 3339: when "Don't ask again" was ticked.
+    created_at: String,
+    /// RFC 3339; null when it has not skipped a prompt yet.
+    last_used_at: Option<String>,
+    /// RFC 3339: the prompt comes back after this time.
+    expires_at: String,
+    /// Where and in which browser it was remembered.
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = RememberedDeviceList)]
+pub struct RememberedDeviceListSchema {
+    items: Vec<RememberedDeviceSchema>,
 }

@@ -1,5 +1,6 @@
-//! Users: create, import, list, read, delete; per-user MFA state
-//! (`/users/{user}/authentication/requirements`, the shape Microsoft Graph uses).
+//! Users: create, import, list, read, update the account (enabled, password), delete;
+//! per-user MFA state (`/users/{user}/authentication/requirements`). Both in the shape
+//! Microsoft Graph uses.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tessera_core::mfa::{BulkReport, PerUserMfaState};
-use tessera_core::service::NewUserInput;
+use tessera_core::service::{AccountPatch, NewUserInput};
 use tessera_core::user::User;
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +19,7 @@ pub(super) fn router() -> Router<App> {
     Router::new()
         .route("/api/v1/tenants/{tenant}/users", post(create_user).get(list_users))
         .route("/api/v1/tenants/{tenant}/users/import", post(import_users))
-        .route("/api/v1/tenants/{tenant}/users/{user}", get(get_user).delete(delete_user))
+        .route("/api/v1/tenants/{tenant}/users/{user}", get(get_user).patch(patch_user).delete(delete_user))
         .route(
             "/api/v1/tenants/{tenant}/users/{user}/authentication/requirements",
             get(get_requirements).patch(patch_requirements),
@@ -102,6 +103,23 @@ pub(super) struct ImportUsers {
     dry_run: bool,
 }
 
+/// A change to a user's account (Graph's `PATCH /users/{id}` subset): give one or both.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct PatchUser {
+    /// `false` disables the account: its sessions, API tokens and remembered devices end and
+    /// it cannot sign in (app passwords stay, unusable); `true` enables it again.
+    account_enabled: Option<bool>,
+    /// A new password (8-256 characters); the user's remembered devices end.
+    password: Option<String>,
+}
+
+impl From<PatchUser> for AccountPatch {
+    fn from(p: PatchUser) -> Self {
+        Self { account_enabled: p.account_enabled, password: p.password }
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -182,6 +200,23 @@ pub(super) async fn get_user(
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<UserDto>, ApiError> {
     Ok(Json(app.get_user(&actor, &user).await?.into()))
+}
+
+/// Disable or enable a user's account and/or set a new password (audited as
+/// `user.account.update`, never the password). Global Administrators only.
+#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "users", request_body = PatchUser,
+    params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
+    (status = 200, body = UserDto),
+    (status = 400, description = "`invalid_request`: no field, an unknown field, a password of the wrong length, or disabling your own account", body = crate::error::ErrorBody),
+    (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+))]
+pub(super) async fn patch_user(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    Path((_, user)): Path<(String, String)>,
+    ApiJson(req): ApiJson<PatchUser>,
+) -> Result<Json<UserDto>, ApiError> {
+    Ok(Json(app.update_account(&actor, &user, req.into()).await?.into()))
 }
 
 /// Delete a user, by id or UPN.

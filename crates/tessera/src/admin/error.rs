@@ -8,7 +8,8 @@ pub mod exit {
     pub const UNEXPECTED: u8 = 1;
     /// Usage error: the command line could not be parsed (clap uses this code too).
     pub const USAGE: u8 = 2;
-    /// Not logged in, session expired or revoked, wrong credentials, MFA needed at login.
+    /// Not logged in, session expired or revoked, wrong credentials, MFA needed at login,
+    /// account disabled.
     pub const AUTH: u8 = 3;
     /// The signed-in administrator may not do this (role or tenant).
     pub const FORBIDDEN: u8 = 4;
@@ -35,7 +36,7 @@ Exit codes:
   1  unexpected error (server error, malformed answer, local I/O)
   2  usage error (the command line could not be parsed)
   3  not logged in, session expired or revoked, invalid credentials or one-time code,
-     MFA needed at login
+     MFA needed at login, account disabled
   4  forbidden (your roles do not allow this, or another tenant)
   5  not found (user or tenant)
   6  bad input (invalid UPN, CSV, timestamp or setting; the server refused the input)
@@ -82,9 +83,12 @@ impl Failure {
     /// HTTP status for codes this CLI does not know.
     pub fn from_api(status: u16, code: &str) -> Failure {
         match code {
-            "unauthorized" | "invalid_credentials" | "invalid_otp" | "mfa_required" | "mfa_registration_required" => {
-                Failure::Auth
-            }
+            "unauthorized"
+            | "invalid_credentials"
+            | "invalid_otp"
+            | "mfa_required"
+            | "mfa_registration_required"
+            | "account_disabled" => Failure::Auth,
             "too_many_requests" => Failure::TooManyAttempts,
             "forbidden" => Failure::Forbidden,
             "not_found" => Failure::NotFound,
@@ -178,12 +182,14 @@ mod tests {
             (401, "mfa_required", exit::AUTH),
             (401, "invalid_otp", exit::AUTH),
             (403, "mfa_registration_required", exit::AUTH),
+            (403, "account_disabled", exit::AUTH),
             (403, "forbidden", exit::FORBIDDEN),
             (404, "not_found", exit::NOT_FOUND),
             (400, "invalid_upn", exit::BAD_INPUT),
             (400, "invalid_request", exit::BAD_INPUT),
             (400, "invalid_setting", exit::BAD_INPUT),
             (409, "user_exists", exit::BAD_INPUT),
+            (409, "limit_reached", exit::BAD_INPUT),
             (422, "bulk_rejected", exit::BULK_REJECTED),
             (429, "too_many_requests", exit::TOO_MANY_ATTEMPTS),
             (500, "internal", exit::UNEXPECTED),

@@ -109,6 +109,11 @@ fn login_error(error: &ApiError, request: &TokenRequest<'_>, server: &Url) -> Cl
              register one, then run `tessera login` again",
             request.upn
         ),
+        "account_disabled" => format!(
+            "the account {} is disabled: an administrator must enable it first \
+             (`tessera users update {} --enable`)",
+            request.upn, request.upn
+        ),
         "invalid_credentials" => format!(
             "invalid credentials for {} in tenant {} (wrong password or one-time code)",
             request.upn, request.tenant
@@ -205,7 +210,7 @@ mod tests {
         let password = Password::new("pw".into()).unwrap();
         let request = TokenRequest { tenant: "contoso", upn: "a@contoso.com", password: &password, otp };
         let status = match code {
-            "mfa_registration_required" => 403,
+            "mfa_registration_required" | "account_disabled" => 403,
             "too_many_requests" => 429,
             _ => 401,
         };
@@ -241,6 +246,9 @@ mod tests {
         let (kind, message) = login_failure("too_many_requests", Some("123456"));
         assert_eq!(kind, Failure::TooManyAttempts);
         assert!(message.starts_with("too many attempts, try again later"), "{message}");
+        let (kind, message) = login_failure("account_disabled", None);
+        assert_eq!(kind, Failure::Auth);
+        assert!(message.contains("is disabled") && message.contains("--enable"), "{message}");
         let (kind, message) = login_failure("invalid_credentials", None);
         assert_eq!(kind, Failure::Auth);
         assert!(!message.contains("pw"), "{message}");

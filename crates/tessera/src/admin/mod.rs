@@ -6,6 +6,7 @@
 mod bulk;
 mod client;
 mod config;
+mod credentials;
 mod csv_input;
 mod error;
 mod login;
@@ -39,7 +40,8 @@ pub enum AdminCommand {
     /// Forget the stored session.
     #[command(after_long_help = EXIT_CODES_HELP)]
     Logout,
-    /// List, show, create, delete and import users; list and revoke their sessions.
+    /// List, show, create, update, delete and import users; their sessions, app passwords and
+    /// remembered devices.
     #[command(subcommand)]
     Users(users::UsersCommand),
     /// Per-user MFA: status, Enable, Enforce, Disable, apply a CSV, manage user settings.
@@ -223,6 +225,27 @@ mod tests {
         assert!(parse(&["settings", "mfa", "set", "--remember-device-days", "many"]).is_err());
         assert!(parse(&["settings", "mfa", "set", "--trusted-ip", "10.0.0.0/8", "--clear-trusted-ips"]).is_err());
         assert!(parse(&["settings", "mfa", "set", "--trusted-ip", "10.0.0.0/8", "--trusted-ip", "::1/128"]).is_ok());
+    }
+
+    #[test]
+    fn users_update_needs_a_change_and_one_direction() {
+        assert!(parse(&["users", "update", "a@x.com"]).is_err());
+        assert!(parse(&["users", "update", "a@x.com", "--disable"]).is_ok());
+        assert!(parse(&["users", "update", "a@x.com", "--enable", "--password-file", "pw"]).is_ok());
+        assert!(parse(&["users", "update", "a@x.com", "--password-file", "pw"]).is_ok());
+        assert_eq!(parse(&["users", "update", "a@x.com", "--disable", "--enable"]).unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn app_passwords_and_devices_take_a_user_and_ids() {
+        assert!(parse(&["users", "app-passwords", "list", "a@x.com"]).is_ok());
+        assert!(parse(&["users", "app-passwords", "delete", "a@x.com"]).is_err());
+        assert!(parse(&["users", "app-passwords", "delete", "a@x.com", "id1", "id2"]).is_ok());
+        assert!(parse(&["users", "remembered-devices", "list", "a@x.com"]).is_ok());
+        assert!(parse(&["users", "devices", "forget", "a@x.com", "id1"]).is_ok());
+        assert!(parse(&["users", "devices", "forget", "a@x.com"]).is_err());
+        assert!(parse(&["settings", "mfa", "set", "--allow-remember-devices", "false"]).is_ok());
+        assert!(parse(&["settings", "mfa", "set", "--allow-remember-devices", "sometimes"]).is_err());
     }
 
     #[test]

@@ -94,11 +94,11 @@ fn sessions_table(sessions: &[Session], user: &str) -> String {
 }
 
 /// An RFC 3339 time of the server, to the second; anything else as it came (`-` if empty).
-fn short_time(text: &str) -> String {
+pub fn short_time(text: &str) -> String {
     OffsetDateTime::parse(text, &Rfc3339).map(format_time).unwrap_or_else(|_| dash(Some(text)))
 }
 
-fn dash(value: Option<&str>) -> String {
+pub fn dash(value: Option<&str>) -> String {
     value.filter(|v| !v.is_empty()).unwrap_or("-").to_owned()
 }
 

@@ -36,6 +36,10 @@ pub struct SetArgs {
     /// Allow users to create app passwords for legacy clients.
     #[arg(long, value_name = "true|false")]
     pub allow_app_passwords: Option<bool>,
+    /// Allow users to remember MFA on devices they trust: the MFA prompt offers "Don't ask
+    /// again" for --remember-device-days days.
+    #[arg(long, value_name = "true|false")]
+    pub allow_remember_devices: Option<bool>,
     /// Trusted IP range (CIDR) whose sign-ins skip MFA; repeat for several. Replaces the
     /// whole list.
     #[arg(long = "trusted-ip", value_name = "CIDR", conflicts_with = "clear_trusted_ips")]
@@ -58,6 +62,7 @@ pub struct SetArgs {
 #[serde(rename_all = "camelCase", default)]
 struct MfaSettings {
     allow_app_passwords: Option<bool>,
+    allow_remember_devices: Option<bool>,
     trusted_ip_ranges: Vec<String>,
     allowed_methods: Vec<String>,
     remember_device_days: Option<u64>,
@@ -82,6 +87,9 @@ fn patch_body(args: &SetArgs) -> Result<Value, CliError> {
     let mut patch = Map::new();
     if let Some(allow) = args.allow_app_passwords {
         patch.insert("allowAppPasswords".into(), json!(allow));
+    }
+    if let Some(allow) = args.allow_remember_devices {
+        patch.insert("allowRememberDevices".into(), json!(allow));
     }
     if args.clear_trusted_ips {
         patch.insert("trustedIpRanges".into(), json!([]));
@@ -118,14 +126,15 @@ fn describe(body: &Value) -> Result<String, CliError> {
     let list = |items: &[String]| {
         if items.is_empty() { "none".to_owned() } else { items.join(", ") }
     };
-    let allow = match settings.allow_app_passwords {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "-",
+    let yes_no = |flag: Option<bool>| match flag {
+        Some(true) => "yes".to_owned(),
+        Some(false) => "no".to_owned(),
+        None => "-".to_owned(),
     };
     let days = settings.remember_device_days.map_or_else(|| "-".to_owned(), |d| format!("{d} days"));
     let lines = [
-        ("Allow app passwords", allow.to_owned()),
+        ("Allow app passwords", yes_no(settings.allow_app_passwords)),
+        ("Allow remembered devices", yes_no(settings.allow_remember_devices)),
         ("Trusted IP ranges", list(&settings.trusted_ip_ranges)),
         ("Allowed methods", list(&settings.allowed_methods)),
         ("Remember MFA on trusted devices", days),
@@ -140,6 +149,7 @@ mod tests {
     fn set_args() -> SetArgs {
         SetArgs {
             allow_app_passwords: None,
+            allow_remember_devices: None,
             trusted_ips: Vec::new(),
             clear_trusted_ips: false,
             allowed_methods: None,
@@ -167,6 +177,9 @@ mod tests {
             patch_body(&args).unwrap(),
             json!({"allowAppPasswords": true, "trustedIpRanges": ["10.0.0.0/8"], "rememberDeviceDays": 30})
         );
+        let mut remember = set_args();
+        remember.allow_remember_devices = Some(false);
+        assert_eq!(patch_body(&remember).unwrap(), json!({"allowRememberDevices": false}));
         let mut clear = set_args();
         clear.clear_trusted_ips = true;
         clear.allowed_methods = Some(vec!["totp".into(), "webauthn".into()]);
@@ -176,9 +189,10 @@ mod tests {
     #[test]
     fn settings_render() {
         let text = describe(&json!({"allowAppPasswords": false, "trustedIpRanges": [],
-            "allowedMethods": ["totp"], "rememberDeviceDays": 14}))
+            "allowedMethods": ["totp"], "allowRememberDevices": true, "rememberDeviceDays": 14}))
         .unwrap();
         assert!(text.contains("Allow app passwords:             no\n"), "{text}");
+        assert!(text.contains("Allow remembered devices:        yes\n"), "{text}");
         assert!(text.contains("Trusted IP ranges:               none\n"), "{text}");
         assert!(text.contains("Remember MFA on trusted devices: 14 days\n"), "{text}");
     }

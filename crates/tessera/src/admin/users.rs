@@ -1,5 +1,5 @@
-//! `tessera users list|show|add|delete|import`; `sessions` and `revoke-sessions` are in
-//! `sessions.rs`.
+//! `tessera users list|show|add|update|delete|import`; `sessions` and `revoke-sessions` are
+//! in `sessions.rs`, `app-passwords` and `remembered-devices` in `credentials.rs`.
 
 use std::path::PathBuf;
 
@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::Context;
 use super::bulk::{self, BulkRequest};
+use super::credentials::{self, AppPasswordsCommand, DevicesCommand};
 use super::csv_input::{self, ImportRow};
 use super::error::{CliError, EXIT_CODES_HELP, Failure, exit_codes_text};
 use super::login::read_password_file;
@@ -30,6 +31,9 @@ pub enum UsersCommand {
     /// Create a user.
     #[command(after_long_help = EXIT_CODES_HELP)]
     Add(AddArgs),
+    /// Disable or enable a user's account, and/or set a new password.
+    #[command(after_long_help = UPDATE_HELP)]
+    Update(UpdateArgs),
     /// Delete users (each one separately; the others are still deleted if one fails).
     #[command(after_long_help = EXIT_CODES_HELP)]
     Delete {
@@ -53,7 +57,27 @@ pub enum UsersCommand {
         #[arg(required = true)]
         users: Vec<String>,
     },
+    /// List or delete a user's app passwords (for legacy clients).
+    #[command(subcommand)]
+    AppPasswords(AppPasswordsCommand),
+    /// List or forget a user's remembered devices ("Don't ask again" at the MFA prompt).
+    #[command(subcommand, visible_alias = "devices")]
+    RememberedDevices(DevicesCommand),
 }
+
+const UPDATE_HELP: &str = concat!(
+    "\
+--disable: the user can no longer sign in (browser, API, LDAP; app passwords too), and every
+session, API token and remembered device of the user ends at once. --enable undoes the
+block (ended sessions and devices stay ended). --password-file sets a new password, read
+from the first line of the file (8-256 characters); the user's remembered devices end, app
+passwords stay. Give one or both; the change is one transaction, audited as
+user.account.update (never the password). Needs a Global Administrator; nobody disables
+their own account. --output json prints the user as the server answers.
+
+",
+    exit_codes_text!()
+);
 
 const IMPORT_HELP: &str = concat!(
     "\
@@ -94,6 +118,29 @@ pub struct AddArgs {
     #[arg(long, value_name = "NAME")]
     pub display_name: String,
     /// Initial password, read from this file (first line). Without it the user has none.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UpdateArgs {
+    /// UPN or user id.
+    pub user: String,
+    #[command(flatten)]
+    pub change: AccountChange,
+}
+
+/// What `users update` changes: at least one.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = true)]
+pub struct AccountChange {
+    /// Disable the account: no sign-in; sessions, API tokens and remembered devices end.
+    #[arg(long, conflicts_with = "enable")]
+    pub disable: bool,
+    /// Enable the account again.
+    #[arg(long)]
+    pub enable: bool,
+    /// New password, read from this file (first line).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
 }
@@ -141,6 +188,9 @@ pub async fn run(cmd: UsersCommand, ctx: &Context) -> Result<(), CliError> {
         UsersCommand::Import(args) => import(args, ctx).await,
         UsersCommand::Sessions { user } => sessions::list(&user, ctx).await,
         UsersCommand::RevokeSessions { users } => sessions::revoke(&users, ctx).await,
+        UsersCommand::Update(args) => update(args, ctx).await,
+        UsersCommand::AppPasswords(cmd) => credentials::app_passwords(cmd, ctx).await,
+        UsersCommand::RememberedDevices(cmd) => credentials::devices(cmd, ctx).await,
     }
 }
 
@@ -239,6 +289,56 @@ async fn add(args: AddArgs, ctx: &Context) -> Result<(), CliError> {
     }
     let user = User::from_json(&created)?;
     output::write_stdout(&format!("Created user {} ({}).\n", printable(&user.upn), printable(&user.id)))
+}
+
+/// The body of `PATCH /users/{user}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountPatch<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a Password>,
+}
+
+impl AccountChange {
+    fn account_enabled(&self) -> Option<bool> {
+        match (self.disable, self.enable) {
+            (true, _) => Some(false),
+            (_, true) => Some(true),
+            _ => None,
+        }
+    }
+}
+
+async fn update(args: UpdateArgs, ctx: &Context) -> Result<(), CliError> {
+    let user = parse_user_args(&[args.user])?.remove(0);
+    let password = args.change.password_file.as_deref().map(read_password_file).transpose()?;
+    let account_enabled = args.change.account_enabled();
+    let body = AccountPatch { account_enabled, password: password.as_ref() };
+    let api = ctx.open_api()?;
+    let updated = api.patch(&["users", user.as_str()], &body).await?;
+    if ctx.format == OutputFormat::Json {
+        return output::print_json(&updated);
+    }
+    let updated = User::from_json(&updated)?;
+    output::write_stdout(&update_summary(&updated.upn, account_enabled, password.is_some()))
+}
+
+fn update_summary(upn: &str, account_enabled: Option<bool>, password: bool) -> String {
+    let upn = printable(upn);
+    let mut out = String::new();
+    match account_enabled {
+        Some(false) => out.push_str(&format!(
+            "Disabled the account of {upn}: its sessions, API tokens and remembered devices ended.\n"
+        )),
+        Some(true) => out.push_str(&format!("Enabled the account of {upn}.\n")),
+        None => {}
+    }
+    if password {
+        out.push_str(&format!("Set a new password for {upn}: its remembered devices ended.\n"));
+    }
+    out
 }
 
 async fn delete(users: &[String], ctx: &Context) -> Result<(), CliError> {
@@ -370,6 +470,26 @@ mod tests {
         let text = users_table(&[user]);
         assert!(text.lines().nth(1).unwrap().contains("enforced   totp     yes"), "{text}");
         assert_eq!(users_table(&[]), "No users found.\n");
+    }
+
+    #[test]
+    fn account_patches_hold_only_what_was_given() {
+        let change = |disable, enable| AccountChange { disable, enable, password_file: None };
+        let password = Password::new("new password 1".into()).unwrap();
+        let body = |c: &AccountChange, p: Option<&Password>| {
+            serde_json::to_value(AccountPatch { account_enabled: c.account_enabled(), password: p }).unwrap()
+        };
+        assert_eq!(body(&change(true, false), None), json!({"accountEnabled": false}));
+        assert_eq!(
+            body(&change(false, true), Some(&password)),
+            json!({"accountEnabled": true, "password": "new password 1"})
+        );
+        assert_eq!(body(&change(false, false), Some(&password)), json!({"password": "new password 1"}));
+        let text = update_summary("a@x.com", Some(false), true);
+        assert!(
+            text.starts_with("Disabled the account of a@x.com: its sessions") && text.contains("Set a new password")
+        );
+        assert_eq!(update_summary("a@x.com", Some(true), false), "Enabled the account of a@x.com.\n");
     }
 
     #[test]

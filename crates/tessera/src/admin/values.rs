@@ -92,7 +92,8 @@ impl From<Upn> for UserRef {
     }
 }
 
-fn looks_like_uuid(text: &str) -> bool {
+/// `8-4-4-4-12` hex digits: the form of user, app password and device ids.
+pub fn looks_like_uuid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     let lengths = [8, 4, 4, 4, 12];
     groups.len() == lengths.len()

@@ -1,7 +1,9 @@
 //! The test's own node of the deployment: the core services over the servers' database,
 //! opened in the test process with the servers' encryption key and the real clock, the way
 //! one more `tessera serve` would. It does what no CLI command does: a browser sign-in (a
-//! session with an IP address and a user agent) and registering an authenticator app.
+//! session with an IP address and a user agent), registering an authenticator app, what a
+//! user does on the security info page (an app password, "Don't ask again" on a browser) and
+//! a legacy client's bind (as over LDAP).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -85,7 +87,56 @@ impl Direct {
     }
 
     fn browser() -> RequestCtx {
-        RequestCtx { source_ip: Some(BROWSER_IP.into()), user_agent: Some(BROWSER_AGENT.into()) }
+        RequestCtx { source_ip: Some(BROWSER_IP.into()), user_agent: Some(BROWSER_AGENT.into()), ..Default::default() }
+    }
+
+    /// The browser, carrying a remembered-device cookie.
+    fn remembered_browser(device_token: &str) -> RequestCtx {
+        RequestCtx { device_tokens: vec![device_token.to_owned()], ..Direct::browser() }
+    }
+
+    /// Creates one more tenant with its Global Administrator on the servers' database.
+    pub fn add_tenant(&self, slug: &str, admin: &str, password: &str) {
+        self.run(self.svc.init_tenant(slug, admin, password.into()))
+            .unwrap_or_else(|e| panic!("create tenant {slug}: {e}"));
+    }
+
+    /// A browser sign-in of an Enforced user with the password and a fresh code of the app;
+    /// returns the signed-in session's token.
+    pub fn sign_in_with_code(&self, upn: &str, password: &str, app: &mut Authenticator) -> String {
+        let started = self.sign_in(upn, password);
+        assert_eq!(started.session.stage, SessionStage::MfaRequired, "{upn} is asked for the second factor");
+        self.run(self.svc.verify_mfa(&started.token, &app.fresh_code(), &Direct::browser()))
+            .unwrap_or_else(|e| panic!("second factor of {upn}: {e}"))
+            .token
+    }
+
+    /// The stage a browser sign-in with the password reaches on a browser that carries this
+    /// remembered-device token.
+    pub fn sign_in_on_device(&self, upn: &str, password: &str, device_token: &str) -> SessionStage {
+        self.run(self.svc.sign_in_password(TENANT, upn, password.into(), &Direct::remembered_browser(device_token)))
+            .unwrap_or_else(|e| panic!("browser sign-in of {upn}: {e}"))
+            .session
+            .stage
+    }
+
+    /// The signed-in user creates an app password on the security info page; returns the
+    /// secret shown once.
+    pub fn create_app_password(&self, token: &str, name: &str) -> String {
+        let created = self
+            .run(self.svc.create_app_password(token, name, &Direct::browser()))
+            .unwrap_or_else(|e| panic!("create app password {name}: {e}"));
+        created.secret.to_string()
+    }
+
+    /// "Don't ask again" right after the second factor; returns the device cookie's value.
+    pub fn remember_device(&self, token: &str) -> String {
+        self.run(self.svc.remember_device(token, &Direct::browser())).unwrap_or_else(|e| panic!("remember: {e}")).token
+    }
+
+    /// Whether a legacy client's simple bind (UPN and password or app password) succeeds.
+    pub fn legacy_bind(&self, upn: &str, secret: &str) -> bool {
+        self.run(self.svc.legacy_bind(Some(TENANT), upn, secret.into(), &RequestCtx::default())).is_ok()
     }
 
     /// A browser sign-in with the password; returns the session (its cookie value in `token`).

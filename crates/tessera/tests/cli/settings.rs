@@ -44,4 +44,17 @@ fn mfa_settings_show_and_set(env: Env) {
     let cleared = env.json(&["settings", "mfa", "show"]);
     assert_eq!((cleared["trustedIpRanges"].clone(), cleared["allowAppPasswords"].clone()), (json!([]), json!(true)));
     assert_eq!(cleared["rememberDeviceDays"], 30);
+
+    // Remembering devices ("Don't ask again"): off by default, turned on and off again.
+    assert_eq!(defaults["allowRememberDevices"], false, "{defaults}");
+    env.tessera(&["settings", "mfa", "set", "--allow-remember-devices", "true"])
+        .ok()
+        .stdout_has("Allow remembered devices:        yes\n");
+    assert_eq!(env.json(&["settings", "mfa", "show"])["allowRememberDevices"], true);
+    let records = env.audit(Some("settings.mfa.update"));
+    assert_eq!(records[0]["after"]["allowRememberDevices"], true, "{}", records[0]);
+    let off = env.json(&["settings", "mfa", "set", "--allow-remember-devices", "false"]);
+    assert_eq!((off["allowRememberDevices"].clone(), off["rememberDeviceDays"].clone()), (json!(false), json!(30)));
+    env.tessera(&["settings", "mfa", "set", "--allow-remember-devices", "maybe"]).code(2);
+    env.tessera(&["settings", "mfa", "show"]).ok().stdout_has("Allow remembered devices:        no\n");
 }

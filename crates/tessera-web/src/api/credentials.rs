@@ -1,0 +1,129 @@
+//! A user's app passwords and remembered devices, as an administrator sees them: list them
+//! (names and times, never a secret) and delete one.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Serialize;
+use tessera_core::admin_ports::AppPasswordInfo;
+use tessera_core::credential_ports::RememberedDevice;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+use crate::extract::Admin;
+use crate::{ApiError, App};
+
+pub(super) fn router() -> Router<App> {
+    Router::new()
+        .route("/api/v1/tenants/{tenant}/users/{user}/appPasswords", get(list_app_passwords))
+        .route("/api/v1/tenants/{tenant}/users/{user}/appPasswords/{id}", delete(delete_app_password))
+        .route("/api/v1/tenants/{tenant}/users/{user}/rememberedDevices", get(list_remembered_devices))
+        .route("/api/v1/tenants/{tenant}/users/{user}/rememberedDevices/{id}", delete(forget_remembered_device))
+}
+
+/// An app password of a user: its name and times (the secret was shown once, to the user).
+#[derive(Serialize, ToSchema)]
+#[schema(as = AppPassword)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AppPasswordDto {
+    id: String,
+    /// The name the user gave it, e.g. `Mail on my phone`.
+    name: String,
+    /// RFC 3339.
+    created_at: String,
+    /// RFC 3339; null when it was never used.
+    last_used_at: Option<String>,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+impl From<AppPasswordInfo> for AppPasswordDto {
+    fn from(a: AppPasswordInfo) -> Self {
+        Self {
+            id: a.id.to_string(),
+            name: a.name,
+            created_at: rfc3339(a.created_at),
+            last_used_at: a.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = AppPasswordList)]
+pub(super) struct AppPasswordList {
+    items: Vec<AppPasswordDto>,
+}
+
+#[derive(Serialize)]
+pub(super) struct DeviceList {
+    items: Vec<RememberedDevice>,
+}
+
+/// A user's app passwords, oldest first (names and times, never the secrets).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users/{user}/appPasswords", tag = "credentials",
+    params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
+    (status = 200, body = AppPasswordList),
+    (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+))]
+pub(super) async fn list_app_passwords(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    Path((_, user)): Path<(String, String)>,
+) -> Result<Json<AppPasswordList>, ApiError> {
+    let items = app.user_app_passwords(&actor, &user).await?;
+    Ok(Json(AppPasswordList { items: items.into_iter().map(Into::into).collect() }))
+}
+
+/// Delete one app password of a user (audited as `user.appPassword.delete`); the legacy
+/// clients that use it stop signing in.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/users/{user}/appPasswords/{id}", tag = "credentials",
+    params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN"), ("id" = String, Path, description = "the app password's id")),
+    security(("bearer" = [])), responses(
+    (status = 204),
+    (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found`: no such user, or no such app password of this user", body = crate::error::ErrorBody),
+))]
+pub(super) async fn delete_app_password(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    Path((_, user, id)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    app.delete_user_app_password(&actor, &user, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's remembered devices that still skip the MFA prompt, oldest first (never their tokens).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users/{user}/rememberedDevices", tag = "credentials",
+    params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
+    (status = 200, body = super::schemas::RememberedDeviceListSchema),
+    (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+))]
+pub(super) async fn list_remembered_devices(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    Path((_, user)): Path<(String, String)>,
+) -> Result<Json<DeviceList>, ApiError> {
+    Ok(Json(DeviceList { items: app.user_remembered_devices(&actor, &user).await? }))
+}
+
+/// Forget one remembered device of a user (audited as `user.rememberedDevice.delete`): its
+/// next sign-in asks for the second factor again.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/users/{user}/rememberedDevices/{id}", tag = "credentials",
+    params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN"), ("id" = String, Path, description = "the device's id")),
+    security(("bearer" = [])), responses(
+    (status = 204),
+    (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+    (status = 404, description = "`not_found`: no such user, or no such device of this user", body = crate::error::ErrorBody),
+))]
+pub(super) async fn forget_remembered_device(
+    Admin(actor): Admin,
+    State(app): State<App>,
+    Path((_, user, id)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    app.forget_user_device(&actor, &user, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
