@@ -98,6 +98,12 @@ struct ServeArgs {
     /// socket's peer.
     #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip_range)]
     trusted_proxies: Vec<tessera_core::settings::IpRange>,
+    /// Also serve LDAP (read-only, for legacy clients) on this address, e.g. 0.0.0.0:389.
+    #[arg(long, env = "TESSERA_LDAP_LISTEN")]
+    ldap_listen: Option<SocketAddr>,
+    /// Also serve LDAPS on this address, e.g. 0.0.0.0:636 (with --tls-cert and --tls-key).
+    #[arg(long, env = "TESSERA_LDAPS_LISTEN", requires = "tls_cert")]
+    ldaps_listen: Option<SocketAddr>,
 }
 
 fn parse_ip_range(s: &str) -> Result<tessera_core::settings::IpRange, String> {
@@ -154,6 +160,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let mut ldap = Vec::new();
+    for (at, tls) in [(args.ldap_listen, None), (args.ldaps_listen, tls.as_ref().map(tessera_ldap::ldaps_acceptor))] {
+        if let Some(at) = at {
+            let listener = tokio::net::TcpListener::bind(at).await.with_context(|| format!("listening on {at}"))?;
+            ldap.push((listener, tls));
+        }
+    }
     let services = Tessera::new(store.clone(), Arc::new(SystemClock))
         .with_keyring(keyring)
         .with_trusted_proxies(args.trusted_proxies.clone());
@@ -161,6 +174,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Scripts and tests wait for this line (the port may have been 0).
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{addr}");
+    for (listener, tls) in ldap {
+        println!("listening on {}://{}", if tls.is_some() { "ldaps" } else { "ldap" }, listener.local_addr()?);
+        tokio::spawn(tessera_ldap::serve(listener, tls, services.clone(), tessera_ldap::Limits::default()));
+    }
     match tls {
         Some(acceptor) => tessera_web::serve_tls(listener, acceptor, services).await?,
         None => tessera_web::serve(listener, services).await?,

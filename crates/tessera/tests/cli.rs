@@ -41,6 +41,8 @@ macro_rules! on_both_backends {
 mod account;
 #[path = "cli/credentials.rs"]
 mod credentials;
+#[path = "cli/ldap.rs"]
+mod ldap;
 #[path = "cli/mfa.rs"]
 mod mfa;
 #[path = "cli/otp.rs"]

@@ -10,6 +10,7 @@ use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::{CredentialStore, CredentialTx};
 use crate::error::CoreError;
 use crate::ids::{TenantId, TenantSlug, Upn, UserRef};
+use crate::mfa::PerUserMfaState;
 use crate::password::{self, Password};
 use crate::ports::Store;
 use crate::signin::{Decision, SignInFacts, decide};
@@ -130,9 +131,15 @@ where
         }
         // The password is right; whether it may be used alone is the decision's. A refusal
         // keeps its attempt counted: only a bind that succeeds clears the account's window.
+        // "Must use MFA" is enforced (registered or not: an interactive sign-in would make them
+        // register), or enabled with a method registered. Enabled and not yet registered keeps
+        // the password until the user registers.
         let refused = match verdict.decision {
             Decision::Block { reason } => Some(reason),
             Decision::RequireMfa { .. } => Some("app_password_required"),
+            Decision::RequireRegistration if user.per_user_mfa_state == PerUserMfaState::Enforced => {
+                Some("app_password_required")
+            }
             Decision::Allow | Decision::RequireRegistration => None,
         };
         if let Some(reason) = refused {
@@ -154,7 +161,8 @@ where
             .ok_or(CoreError::Unauthorized)
     }
 
-    /// A page of the bound user's tenant's users, in UPN order (LDAP search, read-only).
+    /// A page of the bound user's tenant's users, in UPN order (LDAP search, read-only);
+    /// `after` is the previous page's `next`.
     pub async fn legacy_list_users(
         &self,
         bound: &LegacyBound,
@@ -170,7 +178,7 @@ where
                 state: None,
                 search: upn_prefix.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()),
                 limit: limit.clamp(1, 1000),
-                after,
+                after: after.as_deref().map(super::decode_cursor).transpose()?,
             })
             .await?)
     }

@@ -47,6 +47,14 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
         // Enabled but not registered: still the password.
         svc.bulk(&env.ga, rows(BulkOp::QuickStep(QuickStep::Enable), &["dora@contoso.com"]), false).await.unwrap();
         svc.legacy_bind(Some("contoso"), "dora@contoso.com", PW.into(), &ctx()).await.unwrap();
+        // Enforced before registering anything: the password no longer binds.
+        env.user_with("finn@contoso.com", &[], Some(PW)).await;
+        svc.bulk(&env.ga, rows(BulkOp::SetState(PerUserMfaState::Enforced), &["finn@contoso.com"]), false)
+            .await
+            .unwrap();
+        let r = svc.legacy_bind(None, "finn@contoso.com", PW.into(), &ctx()).await;
+        assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}] enforced, unregistered: {r:?}");
+        assert_eq!(last_signin(&env).await.failure_reason.as_deref(), Some("app_password_required"), "[{b}]");
 
         // Registered and enforced: the right password is refused, and the log says why.
         let (_, secret) = registered(&env, &svc, "erin@contoso.com", PerUserMfaState::Enforced).await;

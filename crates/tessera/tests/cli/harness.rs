@@ -26,7 +26,7 @@ const SERVER_START_TIMEOUT: Duration = Duration::from_secs(60);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Environment variables of the binary that must not leak in from the developer's shell.
-const SCRUBBED_ENV: [&str; 12] = [
+const SCRUBBED_ENV: [&str; 14] = [
     "TESSERA_SERVER",
     "TESSERA_PASSWORD",
     "TESSERA_CONFIG_DIR",
@@ -37,6 +37,8 @@ const SCRUBBED_ENV: [&str; 12] = [
     "TESSERA_ENCRYPTION_KEY_FILE",
     "TESSERA_TLS_CERT",
     "TESSERA_TLS_KEY",
+    "TESSERA_LDAP_LISTEN",
+    "TESSERA_LDAPS_LISTEN",
     "XDG_CONFIG_HOME",
     "RUST_BACKTRACE",
 ];
@@ -170,28 +172,49 @@ pub struct Env {
     backend: Backend,
     /// The `--encryption-key-file` every server gets, if not the default in the data dir.
     key_file: Option<PathBuf>,
+    /// More arguments of every `tessera serve` (e.g. `--ldap-listen 127.0.0.1:0`).
+    serve_args: Vec<String>,
     dir: tempfile::TempDir,
     /// `http://127.0.0.1:PORT` of the running server.
     pub url: String,
+    /// The other `listening on` URLs of the running server, in the order it printed them
+    /// (`ldap://...`, `ldaps://...`).
+    pub listening: Vec<String>,
 }
 
 impl Env {
     /// `tessera init` (tenant `contoso`, Global Administrator `admin@contoso.com`), then
     /// `tessera serve` on port 0. Not logged in yet.
     pub fn start(backend: Backend) -> Env {
-        Env::start_inner(backend, false)
+        Env::start_inner(backend, false, &[])
+    }
+
+    /// Like [`Env::start`], with more arguments for `tessera serve`. Each `--*-listen` among
+    /// them adds a URL to [`Env::listening`].
+    pub fn start_with_serve_args(backend: Backend, args: &[&str]) -> Env {
+        Env::start_inner(backend, false, args)
     }
 
     /// Like [`Env::start`], but the key that encrypts secrets at rest is a file made by
     /// `tessera keys generate` and given to every server with `--encryption-key-file`, as
     /// nodes of one deployment share it.
     pub fn start_with_key_file(backend: Backend) -> Env {
-        Env::start_inner(backend, true)
+        Env::start_inner(backend, true, &[])
     }
 
-    fn start_inner(backend: Backend, key_file: bool) -> Env {
+    fn start_inner(backend: Backend, key_file: bool, serve_args: &[&str]) -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut env = Env { server: None, more_servers: Vec::new(), backend, key_file: None, dir, url: String::new() };
+        let serve_args = serve_args.iter().map(|a| (*a).to_owned()).collect();
+        let mut env = Env {
+            server: None,
+            more_servers: Vec::new(),
+            backend,
+            key_file: None,
+            serve_args,
+            dir,
+            url: String::new(),
+            listening: Vec::new(),
+        };
         fs::write(env.admin_password_file(), format!("{ADMIN_PASSWORD}\n")).expect("write password file");
         env.init(ADMIN, &env.admin_password_file()).ok().stdout_has("created tenant 'contoso'");
         if key_file {
@@ -202,21 +225,22 @@ impl Env {
                 .stdout_has("wrote a new key");
             env.key_file = Some(path);
         }
-        let (server, url) = env.spawn_server("serve.log");
+        let (server, url, listening) = env.spawn_server("serve.log");
         env.server = Some(server);
         env.url = url;
+        env.listening = listening;
         env
     }
 
     /// Starts one more `tessera serve` on the same database and key; returns its URL.
     pub fn start_another_server(&mut self) -> String {
         let log = format!("serve-{}.log", self.more_servers.len() + 2);
-        let (server, url) = self.spawn_server(&log);
+        let (server, url, _) = self.spawn_server(&log);
         self.more_servers.push(server);
         url
     }
 
-    fn spawn_server(&self, log_name: &str) -> (Server, String) {
+    fn spawn_server(&self, log_name: &str) -> (Server, String, Vec<String>) {
         let log = self.path(log_name);
         let mut command = base_command();
         command.arg("serve").args(self.backend.storage_args(&self.data_dir()));
@@ -225,6 +249,7 @@ impl Env {
         }
         command
             .args(["--listen", "127.0.0.1:0"])
+            .args(&self.serve_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(File::create(&log).expect("create serve.log"));
@@ -233,18 +258,26 @@ impl Env {
         let server = Server { child, log };
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep the pipe open and drained for as long as the server lives.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            // Every line goes to the test; the pipe stays open and drained for as long as the
+            // server lives.
+            for line in BufReader::new(stdout).lines() {
+                let _ = tx.send(line.unwrap_or_default());
+            }
         });
-        let line = rx.recv_timeout(SERVER_START_TIMEOUT).unwrap_or_default();
-        let Some(url) = line.trim().strip_prefix("listening on ") else {
-            panic!("tessera serve did not print `listening on URL` (got {line:?}); its log:\n{}", server.log_text());
-        };
-        (server, url.to_owned())
+        let mut urls = Vec::new();
+        let listeners = 1 + self.serve_args.iter().filter(|a| a.starts_with("--") && a.ends_with("-listen")).count();
+        for _ in 0..listeners {
+            let line = rx.recv_timeout(SERVER_START_TIMEOUT).unwrap_or_default();
+            let Some(url) = line.trim().strip_prefix("listening on ") else {
+                panic!(
+                    "tessera serve did not print `listening on URL` (got {line:?}); its log:\n{}",
+                    server.log_text()
+                );
+            };
+            urls.push(url.to_owned());
+        }
+        let url = urls.remove(0);
+        (server, url, urls)
     }
 
     /// Kills the server: the stored session then points at a closed port.
