@@ -221,4 +221,31 @@ fn ldaps_with_the_https_certificate(backend: Backend) {
         let out = whoami(&env, url, ADMIN, ADMIN_PASSWORD);
         assert_eq!((out.code, out.stdout.trim()), (0, expected), "{url}: {out}");
     }
+    https_is_not_held_up_by_a_client_that_never_handshakes(&env.url);
+}
+
+/// A client that connects to the HTTPS port and never starts its TLS handshake must not hold
+/// up the next one: the next request is answered while the silent connection is still open
+/// (a listener that handshakes one connection at a time would first wait for the silent one to
+/// time out and close it).
+fn https_is_not_held_up_by_a_client_that_never_handshakes(url: &str) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("https://").trim_end_matches('/');
+    let mut silent = std::net::TcpStream::connect(addr).expect("connect");
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-quiet", "-connect", addr])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run openssl s_client");
+    client.stdin.take().expect("stdin").write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("write");
+    let answer = client.wait_with_output().expect("openssl s_client");
+    let answer = String::from_utf8_lossy(&answer.stdout);
+    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+    silent.set_nonblocking(true).expect("nonblocking");
+    match silent.read(&mut [0u8; 1]) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the silent connection was closed before the next request was served: {other:?}"),
+    }
 }
