@@ -18,32 +18,50 @@ export const TENANT = 'contoso';
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
-/** Starts `tessera init` + `tessera serve` on port 0; resolves when it is listening. */
-export async function startServer() {
+/**
+ * Starts `tessera init` + `tessera serve` on port 0; resolves when it is listening. `args` are
+ * more options of `tessera serve` (e.g. `['--trusted-proxy', '127.0.0.1/32']`); the port of
+ * another listener it announces (`listening on ldap://...`) is `await server.port('ldap')`.
+ */
+export async function startServer({ args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
   const pwFile = join(dir, 'admin.pw');
   writeFileSync(pwFile, ADMIN_PASSWORD + '\n');
   execFileSync(BIN, ['init', '--data-dir', join(dir, 'data'), '--tenant', TENANT, '--admin', ADMIN,
     '--admin-password-file', pwFile], { stdio: 'pipe' });
-  const child = spawn(BIN, ['serve', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0'],
+  const child = spawn(BIN, ['serve', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TESSERA_LOG: 'warn' } });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
-  const port = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('server did not start:\n' + log)), 30000);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) { clearTimeout(timer); ok(Number(m[1])); }
-    });
-    child.on('exit', (code) => fail(new Error(`server exited ${code}:\n${log}`)));
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  /** The port of the `scheme://127.0.0.1:PORT` listener, once the server has said it listens there. */
+  const listenPort = (scheme) => new Promise((ok, fail) => {
+    const re = new RegExp(`listening on ${scheme}://127\\.0\\.0\\.1:(\\d+)`);
+    const timer = setTimeout(() => done(new Error(`no ${scheme} listener after 30 s:\n${out}${log}`)), 30000);
+    const check = () => { const m = out.match(re); if (m) done(null, Number(m[1])); };
+    const exited = (code) => done(new Error(`server exited ${code}:\n${log}`));
+    function done(err, port) {
+      clearTimeout(timer);
+      child.stdout.off('data', check);
+      child.off('exit', exited);
+      if (err) fail(err); else ok(port);
+    }
+    child.stdout.on('data', check);
+    child.on('exit', exited);
+    check();
   });
+  const port = await listenPort('http');
   // localhost, not 127.0.0.1: browsers treat it as a secure context (Secure cookies, WebAuthn).
   const base = `http://localhost:${port}`;
-  const server = { base, child, dir, log: () => log, stop: () => child.kill('SIGTERM') };
+  const server = { base, child, dir, log: () => log, port: listenPort, stop: () => child.kill('SIGTERM') };
   server.token = await apiToken(server, ADMIN, ADMIN_PASSWORD);
   return server;
+}
+
+/** The help text of `tessera serve` (to find out which options this build has). */
+export function serveHelp() {
+  return execFileSync(BIN, ['serve', '--help'], { encoding: 'utf8' });
 }
 
 export async function apiToken(server, upn, password) {
@@ -77,6 +95,21 @@ export function oathtool(secretBase32, date) {
 export async function nextTotpStep() {
   const ms = 30000 - (Date.now() % 30000) + 250;
   await new Promise((ok) => setTimeout(ok, ms));
+}
+
+/** The last TOTP step this harness used, per key: the server refuses a step used before. */
+const usedSteps = new Map();
+
+/**
+ * A TOTP code for `secretBase32` from a step this harness has not used yet for that key:
+ * the current step's code, or (when it was used already) the next step's, after waiting for it.
+ */
+export async function freshTotp(secretBase32) {
+  const stepNow = () => Math.floor(Date.now() / 30000);
+  if ((usedSteps.get(secretBase32) ?? -1) >= stepNow()) await nextTotpStep();
+  const step = stepNow();
+  usedSteps.set(secretBase32, step);
+  return oathtool(secretBase32, new Date(step * 30000));
 }
 
 export async function launchBrowser() {
@@ -144,7 +177,7 @@ export async function signInAdmin(page, server, upn = ADMIN, password = ADMIN_PA
 export async function registerAuthenticator(page) {
   await page.waitForURL(/\/signin\/register$/);
   const secret = (await page.locator('#totp-secret').textContent()).replace(/\s+/g, '');
-  await page.getByRole('textbox', { name: 'Code', exact: true }).fill(oathtool(secret));
+  await page.getByRole('textbox', { name: 'Code', exact: true }).fill(await freshTotp(secret));
   await page.getByRole('button', { name: 'Verify and finish' }).click();
   await page.waitForSelector('.recovery-code');
   await page.getByRole('link', { name: 'Continue' }).click();
@@ -167,6 +200,20 @@ export async function createUser(server, upn, password, state, roles) {
     if (s.status !== 200) throw new Error(`state ${upn}: ${s.status} ${JSON.stringify(s.body)}`);
   }
   return r.body;
+}
+
+/** Changes the tenant's MFA service settings (`PATCH /settings/mfa`); returns the new settings. */
+export async function patchMfaSettings(server, patch) {
+  const r = await api(server, 'PATCH', '/settings/mfa', patch);
+  if (r.status !== 200) throw new Error(`settings ${JSON.stringify(patch)}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** The sign-in log records of `upn`, newest first. */
+export async function signInRecords(server, upn) {
+  const r = await api(server, 'GET', `/signins?actor=${encodeURIComponent(upn)}&limit=500`);
+  if (r.status !== 200) throw new Error(`sign-ins of ${upn}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.items;
 }
 
 /** Creates many users in one all-or-nothing request (`POST /users/import`); returns the report. */
