@@ -13,7 +13,9 @@ use tessera_core::service::{MyCredentials, SecurityInfo};
 
 use super::csrf::{CsrfOnly, SessionForm};
 use super::session::PageSession;
-use super::views::{CredentialRow, MePage, MethodRow, Msg, RecoveryCodesPage, SessionRow, message, page, when};
+use super::views::{
+    CredentialRow, MePage, MethodRow, Msg, RecoveryCodesPage, SessionRow, browser_name, message, page, when,
+};
 use super::{cookies, internal, see_other, to_signin, to_step_up, url};
 use crate::App;
 use crate::extract::ClientCtx;
@@ -81,6 +83,7 @@ fn add_credentials(p: &mut MePage, c: MyCredentials, error: Option<&'static str>
             created: when(a.created_at),
             last_used: a.last_used_at.map(when).unwrap_or_else(|| "Never".into()),
             detail: String::new(),
+            title: String::new(),
         })
         .collect();
     p.remember_allowed = c.remember_devices_allowed;
@@ -89,7 +92,8 @@ fn add_credentials(p: &mut MePage, c: MyCredentials, error: Option<&'static str>
         .into_iter()
         .map(|d| CredentialRow {
             id: d.id.to_string(),
-            name: d.user_agent.unwrap_or_else(|| "Unknown browser".into()),
+            name: d.user_agent.as_deref().map_or_else(|| "Unknown browser".into(), browser_name),
+            title: d.user_agent.unwrap_or_default(),
             created: when(d.created_at),
             last_used: d.last_used_at.map(when).unwrap_or_else(|| "Not yet".into()),
             detail: format!("{} · until {}", d.source_ip.unwrap_or_else(|| "unknown IP".into()), when(d.expires_at)),

@@ -131,6 +131,8 @@ pub(crate) struct CredentialRow {
     pub last_used: String,
     /// Devices: the IP address it was remembered from and until when it counts.
     pub detail: String,
+    /// Devices: the whole user agent.
+    pub title: String,
 }
 
 #[derive(Template)]
@@ -237,6 +239,34 @@ pub(crate) fn groups_of_four(secret: &str) -> String {
     secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
+/// A user agent as people name it ("Chrome on Linux"), for lists; the whole string stays in
+/// the row's tooltip.
+pub(crate) fn browser_name(ua: &str) -> String {
+    let browser =
+        [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+            .iter()
+            .find(|(token, _)| ua.contains(token))
+            .map(|(_, name)| *name);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(token, _)| ua.contains(token))
+    .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(o)) => format!("A browser on {o}"),
+        (None, None) => ua.chars().take(40).collect(),
+    }
+}
+
 pub(crate) fn when(t: OffsetDateTime) -> String {
     t.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default()
 }
@@ -244,6 +274,17 @@ pub(crate) fn when(t: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn browser_names_are_short() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36";
+        assert_eq!(browser_name(chrome), "Chrome on Linux");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0";
+        assert_eq!(browser_name(edge), "Edge on Windows");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(browser_name(iphone), "Safari on iOS");
+        assert_eq!(browser_name("curl/8.0"), "curl/8.0");
+    }
 
     #[test]
     fn qr_code_is_inline_labelled_svg() {

@@ -97,7 +97,8 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
         devices: d.remembered_devices.as_ref().map(|all| {
             all.iter()
                 .map(|v| DeviceLine {
-                    agent: v.user_agent.clone().unwrap_or_else(|| "Unknown".into()),
+                    agent: v.user_agent.as_deref().map_or_else(|| "Unknown".into(), super::super::views::browser_name),
+                    title: v.user_agent.clone().unwrap_or_default(),
                     ip: v.source_ip.clone().unwrap_or_else(|| "Unknown".into()),
                     created: when(v.created_at),
                     last_used: v.last_used_at.map(when).unwrap_or_else(|| "Not yet".into()),

@@ -281,6 +281,8 @@ pub(crate) struct AppPasswordRow {
 
 pub(crate) struct DeviceLine {
     pub agent: String,
+    /// The whole user agent, for the tooltip.
+    pub title: String,
     pub ip: String,
     pub created: String,
     pub last_used: String,
