@@ -647,3 +647,48 @@ async fn pages_without_a_session_go_to_sign_in() {
     assert!(r.session_cookie().is_some_and(|c| c.contains("Max-Age=0")), "an unknown cookie is removed");
     assert_eq!(b.get("/t/Not A Tenant!/signin").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn changing_the_password_on_security_info_keeps_this_browser_and_signs_out_the_others() {
+    let app = spawn_app().await;
+    app.user("pia@contoso.com", "disabled").await;
+    let mut here = app.browser();
+    let mut other = app.browser();
+    assert_eq!(here.sign_in("pia@contoso.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(other.sign_in("pia@contoso.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let me = here.get("/t/contoso/me").await;
+    assert!(me.body.contains(r#"action="/t/contoso/me/password""#), "the form is there");
+    let csrf = me.field("csrf");
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("current_password", current.into()),
+            ("new_password", new.into()),
+            ("confirm_password", again.into()),
+        ]
+    };
+
+    for (fields, error, text) in [
+        (change(PASSWORD, "New password 4", "New password 5"), "password-mismatch", "match"),
+        (change("wrong password", "New password 4", "New password 4"), "password-wrong", "incorrect"),
+        (change(PASSWORD, "short", "short"), "password-invalid", "8-256"),
+    ] {
+        let r = here.post_owned("/t/contoso/me/password", &fields, None).await;
+        assert_eq!(r.location.as_deref(), Some(format!("/t/contoso/me?error={error}#password-h").as_str()));
+        let page = here.get(&format!("/t/contoso/me?error={error}")).await;
+        assert!(page.alert().contains(text), "{error}: {}", page.alert());
+    }
+    assert_eq!(other.get("/t/contoso/me").await.status, StatusCode::OK, "nothing changed yet");
+
+    let r =
+        here.post_owned("/t/contoso/me/password", &change(PASSWORD, "New password 4", "New password 4"), None).await;
+    assert_eq!(r.location.as_deref(), Some("/t/contoso/me?done=password-changed"));
+    assert!(r.session_cookie().is_some(), "a new session id");
+    let page = here.get("/t/contoso/me?done=password-changed").await;
+    assert_eq!(page.status, StatusCode::OK, "this browser is still signed in");
+    assert!(page.body.contains("Your password was changed"));
+    assert_ne!(other.get("/t/contoso/me").await.status, StatusCode::OK, "the other browser is signed out");
+    let mut again = app.browser();
+    assert_eq!(again.sign_in("pia@contoso.com", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(again.sign_in("pia@contoso.com", "New password 4").await.location.as_deref(), Some("/t/contoso/me"));
+}

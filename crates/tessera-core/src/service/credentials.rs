@@ -268,6 +268,57 @@ where
         self.forget_device_of(actor, &user, id).await
     }
 
+    /// The signed-in user changes their password: the current one is checked (throttled like
+    /// a sign-in), then in one transaction the new hash is stored, every remembered browser and
+    /// every other session and API token of the user ends, with the audit record. This browser
+    /// stays signed in with a new session (id), returned. App passwords stay.
+    pub async fn change_my_password(
+        &self,
+        token: &str,
+        current: String,
+        new: String,
+        ctx: &RequestCtx,
+    ) -> Result<super::Started, CoreError> {
+        let (s, user) = self.signed_in_user(token).await?;
+        let new = Password::parse(new)?;
+        let account_key = format!("pw:{}:{}", user.tenant_id, user.upn.key());
+        let ip_key = Self::ip_key(ctx);
+        self.throttle(&Self::hits(&ip_key, &self.policy.per_ip, &account_key, &self.policy.password_per_account))
+            .await?;
+        let phc = self
+            .store
+            .credential(user.tenant_id, &user.upn.key())
+            .await?
+            .and_then(|c| c.password_hash)
+            .unwrap_or_else(|| password::dummy_hash().to_owned());
+        let current = Password::for_verification(current);
+        if !self.blocking(move || password::verify(&current, &phc)).await? {
+            return Err(CoreError::InvalidCredentials);
+        }
+        self.store.throttle_settle(&account_key, ip_key.as_deref()).await?;
+        let hash = self.blocking(move || password::hash(&new)).await??;
+        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let mut tx = self.store.begin().await?;
+        tx.update_account(user.id, None, Some(&hash)).await?;
+        let devices = tx.delete_remembered_devices(user.id).await?;
+        let sessions = tx.delete_user_sessions(user.id).await?;
+        let draft = AuditDraft { actor: &actor, now: self.now() };
+        tx.insert_audit(&[draft.record(
+            "user.password.change",
+            Some((user.id, user.upn.as_str())),
+            None,
+            Some(json!({ "rememberedDevicesDeleted": devices, "sessionsEnded": sessions.saturating_sub(1) })),
+        )])
+        .await?;
+        tx.commit().await?;
+        let mut started =
+            self.new_session(&user, SessionStage::SignedIn, ctx.source_ip.clone(), ctx.user_agent.clone())?;
+        started.session.mfa_at = s.mfa_at;
+        started.session.mfa_method = s.mfa_method;
+        self.store.insert_session(&started.session).await?;
+        Ok(started)
+    }
+
     /// An administrator disables or enables the account and/or sets a new password. Disabling
     /// ends the user's sessions, API tokens and remembered devices; a new password ends the
     /// remembered devices (app passwords are separate secrets and stay). One transaction

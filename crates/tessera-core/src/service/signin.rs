@@ -337,7 +337,7 @@ where
         Ok(method)
     }
 
-    fn new_session(
+    pub(super) fn new_session(
         &self,
         user: &User,
         stage: SessionStage,

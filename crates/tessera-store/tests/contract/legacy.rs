@@ -290,3 +290,38 @@ async fn disabling_an_account_ends_its_sessions_and_devices_and_is_audited() {
         assert!(env.audit_actions().await.iter().any(|a| a == "user.account.update"), "[{b}]");
     }
 }
+
+#[tokio::test]
+async fn changing_ones_password_ends_other_sessions_and_remembered_browsers() {
+    for env in envs().await {
+        let b = env.b;
+        let svc = services(&env, env.store().clone());
+        settings(&env, MfaSettingsPatch { allow_remember_devices: Some(true), ..Default::default() }).await;
+        let (_, secret) = registered(&env, &svc, "lea@contoso.com", PerUserMfaState::Enforced).await;
+        env.clock.advance(Duration::seconds(30));
+        let s = signed_in_with_mfa(&env, &svc, "lea@contoso.com", &ctx()).await;
+        let here = svc.verify_mfa(&s, &code(&secret, &env, 0), &ctx()).await.unwrap();
+        let device = svc.remember_device(&here.token, &ctx()).await.unwrap();
+        let with_device = RequestCtx { device_tokens: vec![device.token.clone()], ..ctx() };
+        let elsewhere = svc.sign_in_password("contoso", "lea@contoso.com", PW.into(), &with_device).await.unwrap();
+        assert_eq!(elsewhere.session.stage, SessionStage::SignedIn, "[{b}]");
+
+        let wrong = svc.change_my_password(&here.token, "not it".into(), "New password 3".into(), &ctx()).await;
+        assert!(matches!(wrong, Err(CoreError::InvalidCredentials)), "[{b}] {wrong:?}");
+        let short = svc.change_my_password(&here.token, PW.into(), "short".into(), &ctx()).await;
+        assert!(matches!(short, Err(CoreError::Invalid(_))), "[{b}] {short:?}");
+        assert!(svc.current_session(&elsewhere.token).await.unwrap().is_some(), "[{b}] nothing changed yet");
+
+        let new = svc.change_my_password(&here.token, PW.into(), "New password 3".into(), &ctx()).await.unwrap();
+        assert_eq!(new.session.stage, SessionStage::SignedIn, "[{b}] this browser stays signed in");
+        assert!(svc.current_session(&here.token).await.unwrap().is_none(), "[{b}] under a new id");
+        assert!(svc.current_session(&elsewhere.token).await.unwrap().is_none(), "[{b}] the other session ended");
+        assert!(svc.user_remembered_devices(&env.ga, "lea@contoso.com").await.unwrap().is_empty(), "[{b}]");
+        let old = svc.sign_in_password("contoso", "lea@contoso.com", PW.into(), &with_device).await;
+        assert!(matches!(old, Err(CoreError::InvalidCredentials)), "[{b}]");
+        let s =
+            svc.sign_in_password("contoso", "lea@contoso.com", "New password 3".into(), &with_device).await.unwrap();
+        assert_eq!(s.session.stage, SessionStage::MfaRequired, "[{b}] the remembered browser asks again");
+        assert!(env.audit_actions().await.iter().any(|a| a == "user.password.change"), "[{b}]");
+    }
+}

@@ -12,7 +12,7 @@ use tessera_core::CoreError;
 
 use super::csrf::{CsrfField, CsrfOnly, SessionForm};
 use super::views::{AppPasswordCreatedPage, Msg, message, page};
-use super::{internal, see_other, to_step_up, url};
+use super::{cookies, internal, see_other, to_step_up, url};
 use crate::App;
 use crate::extract::ClientCtx;
 
@@ -21,6 +21,46 @@ pub(super) fn router() -> Router<App> {
         .route("/t/{tenant}/me/app-passwords", post(create_app_password))
         .route("/t/{tenant}/me/app-passwords/{id}/delete", post(delete_app_password))
         .route("/t/{tenant}/me/devices/{id}/forget", post(forget_device))
+        .route("/t/{tenant}/me/password", post(change_password))
+}
+
+#[derive(Deserialize)]
+struct PasswordChangeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+impl CsrfField for PasswordChangeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /t/{tenant}/me/password`: this browser stays signed in (new session id); every other
+/// session and every remembered browser ends.
+async fn change_password(
+    State(app): State<App>,
+    ClientCtx(ctx): ClientCtx,
+    SessionForm { session: s, form }: SessionForm<PasswordChangeForm>,
+) -> Response {
+    let back = |error: &str| see_other(&url(&s.tenant, &format!("/me?error={error}#password-h")), &[]);
+    if form.new_password != form.confirm_password {
+        return back("password-mismatch");
+    }
+    match app.change_my_password(&s.token, form.current_password, form.new_password, &ctx).await {
+        Ok(started) => see_other(&url(&s.tenant, "/me?done=password-changed"), &[cookies::session(&started.token)]),
+        Err(CoreError::InvalidCredentials) => back("password-wrong"),
+        Err(CoreError::Invalid(_)) => back("password-invalid"),
+        Err(CoreError::TooManyAttempts { .. }) => back("password-locked"),
+        Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
+        Err(e) => internal(&s.tenant, &e),
+    }
 }
 
 #[derive(Deserialize)]

@@ -43,6 +43,9 @@ async fn security_info(State(app): State<App>, s: PageSession, Query(q): Query<M
         Some("deleted") => Some("The sign-in method was deleted."),
         Some("app-password-deleted") => Some("The app password was deleted: apps that used it must get a new one."),
         Some("device-forgotten") => Some("That browser will ask for a second factor again."),
+        Some("password-changed") => Some(
+            "Your password was changed. You were signed out everywhere else, and remembered browsers will ask for a second factor again.",
+        ),
         _ => None,
     };
     let app_password_error = match q.error.as_deref() {
@@ -55,6 +58,13 @@ async fn security_info(State(app): State<App>, s: PageSession, Query(q): Query<M
         Some("app-passwords-off") => Some("Your organisation does not allow app passwords."),
         _ => None,
     };
+    let password_error = match q.error.as_deref() {
+        Some("password-mismatch") => Some("The new passwords don't match."),
+        Some("password-wrong") => Some("Your current password is incorrect."),
+        Some("password-invalid") => Some("The new password must be 8-256 characters long."),
+        Some("password-locked") => Some("Too many attempts. Try again later."),
+        _ => None,
+    };
     let info = match app.security_info(&s.token).await {
         Ok(info) => info,
         Err(CoreError::Unauthorized) => return to_signin(&s.tenant),
@@ -64,6 +74,7 @@ async fn security_info(State(app): State<App>, s: PageSession, Query(q): Query<M
         Ok(creds) => {
             let mut p = me_page(&s, info, notice);
             add_credentials(&mut p, creds, app_password_error);
+            p.password_error = password_error;
             page(StatusCode::OK, &p)
         }
         Err(CoreError::Unauthorized) => to_signin(&s.tenant),
@@ -149,6 +160,7 @@ fn me_page(s: &PageSession, info: SecurityInfo, notice: Option<&'static str>) ->
         app_password_error: None,
         remember_allowed: false,
         devices: Vec::new(),
+        password_error: None,
     }
 }
 

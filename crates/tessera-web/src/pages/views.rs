@@ -121,6 +121,7 @@ pub(crate) struct MePage {
     pub app_password_error: Option<&'static str>,
     pub remember_allowed: bool,
     pub devices: Vec<CredentialRow>,
+    pub password_error: Option<&'static str>,
 }
 
 /// An app password or a remembered device, as listed to its user.
