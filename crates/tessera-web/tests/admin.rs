@@ -1068,3 +1068,72 @@ async fn the_user_page_shows_methods_history_sessions_and_revokes_them() {
 
     assert_eq!(b.get(&format!("/admin/contoso/users/{}", UserId::new())).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_user_page_deletes_app_passwords_forgets_browsers_and_blocks_sign_in() {
+    use tessera_core::app_password;
+    use tessera_core::credential_ports::{AppPasswordRecord, CredentialTx, RememberedDevice};
+    use tessera_core::ports::{Store, StoreTx};
+
+    let app = spawn_app().await;
+    let bo = app.user("bo@contoso.com", "Bo", "disabled", &[], true).await;
+    let store = app.services.store();
+    let now = app.clock.now();
+    let secret = app_password::generate().unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_app_password(&AppPasswordRecord {
+        id: uuid::Uuid::now_v7(),
+        user_id: bo,
+        name: "Printer".into(),
+        password_hash: app_password::hash(&app_password::normalize(&secret).unwrap()),
+        created_at: now,
+    })
+    .await
+    .unwrap();
+    let device = RememberedDevice {
+        id: uuid::Uuid::now_v7(),
+        user_id: bo,
+        created_at: now,
+        last_used_at: None,
+        expires_at: now + Duration::days(14),
+        source_ip: Some("192.0.2.8".into()),
+        user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36".into()),
+    };
+    tx.insert_remembered_device(&device, "a-token-hash").await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut b = app.signed_in("admin@contoso.com").await;
+    let page = b.get(&format!("/admin/contoso/users/{bo}")).await;
+    assert_eq!(page.table("app-passwords")[0][0], "Printer");
+    assert_eq!(page.table("remembered-devices")[0][0], "Chrome on Windows");
+    // The admin's own page offers no way to block themself.
+    let own = b.get("/admin/contoso/users/admin@contoso.com").await;
+    assert!(!own.forms().iter().any(|f| f.has_button("Block sign-in")));
+
+    let del = page.forms().into_iter().find(|f| f.action.contains("/app-passwords/")).expect("a Delete form");
+    let r = b.press(&del, "Delete").await;
+    assert_eq!(r.location.as_deref(), Some(format!("/admin/contoso/users/{bo}?done=app-password-deleted").as_str()));
+    assert_eq!(testing::user_rows(store, bo).await.app_passwords, 0);
+    let r = b.press(&page.form(&format!("/admin/contoso/users/{bo}/devices/{}/forget", device.id)), "Forget").await;
+    assert_eq!(r.location.as_deref(), Some(format!("/admin/contoso/users/{bo}?done=device-forgotten").as_str()));
+    assert_eq!(testing::user_rows(store, bo).await.remembered_devices, 0);
+
+    // Block sign-in: her session ends, the page says so and offers the way back.
+    let mut hers = app.browser();
+    assert_eq!(hers.sign_in("bo@contoso.com", None).await.location.as_deref(), Some("/t/contoso/me"));
+    let page = b.get(&format!("/admin/contoso/users/{bo}")).await;
+    let r = b.press(&page.form(&format!("/admin/contoso/users/{bo}/account")), "Block sign-in").await;
+    assert_eq!(r.location.as_deref(), Some(format!("/admin/contoso/users/{bo}?done=account-disabled").as_str()));
+    assert_eq!(hers.get("/t/contoso/me").await.location.as_deref(), Some("/t/contoso/signin"));
+    assert_eq!(hers.sign_in("bo@contoso.com", None).await.status, StatusCode::FORBIDDEN);
+    let page = b.get(r.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("Blocked from signing in"));
+    let r = b.press(&page.form(&format!("/admin/contoso/users/{bo}/account")), "Allow sign-in").await;
+    assert_eq!(r.location.as_deref(), Some(format!("/admin/contoso/users/{bo}?done=account-enabled").as_str()));
+    assert_eq!(hers.sign_in("bo@contoso.com", None).await.location.as_deref(), Some("/t/contoso/me"));
+    let actions: Vec<String> =
+        b.get(&format!("/admin/contoso/users/{bo}")).await.table("user-audit").iter().map(|r| r[2].clone()).collect();
+    for a in ["user.appPassword.delete", "user.rememberedDevice.delete", "user.account.update"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}

@@ -27,6 +27,9 @@ pub(super) fn router() -> Router<App> {
         .route("/admin/{tenant}/users/{user}", get(user_page))
         .route("/admin/{tenant}/users/{user}/methods/{method}/delete", post(delete_method))
         .route("/admin/{tenant}/users/{user}/sessions/revoke", post(revoke_sessions))
+        .route("/admin/{tenant}/users/{user}/app-passwords/{id}/delete", post(delete_app_password))
+        .route("/admin/{tenant}/users/{user}/devices/{id}/forget", post(forget_device))
+        .route("/admin/{tenant}/users/{user}/account", post(set_account))
 }
 
 #[derive(Deserialize)]
@@ -44,6 +47,12 @@ async fn user_page(
 ) -> Response {
     let notice = match q.done.as_deref() {
         Some("method-deleted") => Some("The sign-in method was deleted.".to_owned()),
+        Some("app-password-deleted") => Some("The app password was deleted.".to_owned()),
+        Some("device-forgotten") => Some("That browser will ask for multi-factor authentication again.".to_owned()),
+        Some("account-disabled") => {
+            Some("The account was disabled: its sessions, API tokens and remembered browsers ended.".to_owned())
+        }
+        Some("account-enabled") => Some("The account was enabled.".to_owned()),
         Some("sessions-revoked") => Some(match q.n.unwrap_or(0) {
             1 => "1 session or API token was revoked.".to_owned(),
             n => format!("{n} sessions and API tokens were revoked."),
@@ -88,6 +97,7 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
             .app_passwords
             .iter()
             .map(|a| AppPasswordRow {
+                id: a.id.to_string(),
                 name: a.name.clone(),
                 created: when(a.created_at),
                 last_used: a.last_used_at.map(when).unwrap_or_else(|| "Never".into()),
@@ -97,6 +107,7 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
         devices: d.remembered_devices.as_ref().map(|all| {
             all.iter()
                 .map(|v| DeviceLine {
+                    id: v.id.to_string(),
                     agent: v.user_agent.as_deref().map_or_else(|| "Unknown".into(), super::super::views::browser_name),
                     title: v.user_agent.clone().unwrap_or_default(),
                     ip: v.source_ip.clone().unwrap_or_else(|| "Unknown".into()),
@@ -128,6 +139,7 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
         audit: d.audit.as_ref().map(|h| h.iter().map(AuditRow::from).collect()),
         may_state: admin.may(Action::SetMfaState, target),
         may_manage: admin.may(Action::ManageMethods, target),
+        may_account: admin.may(Action::DeleteUser, target) && u.id != admin.actor.user_id,
         notice,
         audit_href: admin_url(
             &admin.tenant,
@@ -165,4 +177,46 @@ async fn revoke_sessions(
         }
         Err(e) => admin.refused(e),
     }
+}
+
+/// `POST /admin/{tenant}/users/{user}/app-passwords/{id}/delete`.
+async fn delete_app_password(
+    State(app): State<App>,
+    Path((_, user, id)): Path<(String, String, String)>,
+    AdminForm { admin, .. }: AdminForm<CsrfOnly>,
+) -> Response {
+    match app.delete_user_app_password(&admin.actor, &user, &id).await {
+        Ok(()) => done(&admin, &user, "app-password-deleted"),
+        Err(e) => admin.refused(e),
+    }
+}
+
+/// `POST /admin/{tenant}/users/{user}/devices/{id}/forget`.
+async fn forget_device(
+    State(app): State<App>,
+    Path((_, user, id)): Path<(String, String, String)>,
+    AdminForm { admin, .. }: AdminForm<CsrfOnly>,
+) -> Response {
+    match app.forget_user_device(&admin.actor, &user, &id).await {
+        Ok(()) => done(&admin, &user, "device-forgotten"),
+        Err(e) => admin.refused(e),
+    }
+}
+
+/// `POST /admin/{tenant}/users/{user}/account` with `enabled=true|false`.
+async fn set_account(
+    State(app): State<App>,
+    Path((_, user)): Path<(String, String)>,
+    AdminForm { admin, form }: AdminForm<super::fields::Fields>,
+) -> Response {
+    let enabled = form.raw("enabled") == "true";
+    let patch = tessera_core::service::AccountPatch { account_enabled: Some(enabled), password: None };
+    match app.update_account(&admin.actor, &user, patch).await {
+        Ok(_) => done(&admin, &user, if enabled { "account-enabled" } else { "account-disabled" }),
+        Err(e) => admin.refused(e),
+    }
+}
+
+fn done(admin: &AdminPage, user: &str, what: &str) -> Response {
+    see_other(&admin_url(&admin.tenant, &format!("/users/{}?done={what}", enc(user))), &[])
 }

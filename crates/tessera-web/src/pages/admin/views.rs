@@ -274,12 +274,14 @@ impl From<&tessera_core::signin::SignInRecord> for SignInRow {
 pub(crate) use super::super::views::when;
 
 pub(crate) struct AppPasswordRow {
+    pub id: String,
     pub name: String,
     pub created: String,
     pub last_used: String,
 }
 
 pub(crate) struct DeviceLine {
+    pub id: String,
     pub agent: String,
     /// The whole user agent, for the tooltip.
     pub title: String,
@@ -323,6 +325,8 @@ pub(crate) struct UserPage {
     pub audit: Option<Vec<AuditRow>>,
     pub may_state: bool,
     pub may_manage: bool,
+    /// Block / allow sign-in (not one's own account).
+    pub may_account: bool,
     pub notice: Option<String>,
     pub audit_href: String,
     pub signins_href: String,
