@@ -1118,6 +1118,19 @@ async fn the_user_page_deletes_app_passwords_forgets_browsers_and_blocks_sign_in
     assert_eq!(r.location.as_deref(), Some(format!("/admin/contoso/users/{bo}?done=device-forgotten").as_str()));
     assert_eq!(testing::user_rows(store, bo).await.remembered_devices, 0);
 
+    // Hand-made forms change nothing: a bad value, or blocking oneself.
+    let mut forged = page.form(&format!("/admin/contoso/users/{bo}/account"));
+    forged.set("enabled", "maybe");
+    assert_eq!(b.press(&forged, "Block sign-in").await.status, StatusCode::BAD_REQUEST);
+    let own_id = tenant_user_id(&app, "admin@contoso.com").await;
+    forged.action = format!("/admin/contoso/users/{own_id}/account");
+    forged.set("enabled", "false");
+    assert_eq!(b.press(&forged, "Block sign-in").await.status, StatusCode::BAD_REQUEST);
+    let (_, u) = app.api(reqwest::Method::GET, "/users/bo@contoso.com", None).await;
+    assert_eq!(u["accountEnabled"], true, "{u}");
+    let (_, me) = app.api(reqwest::Method::GET, "/users/admin@contoso.com", None).await;
+    assert_eq!(me["accountEnabled"], true, "{me}");
+
     // Block sign-in: her session ends, the page says so and offers the way back.
     let mut hers = app.browser();
     assert_eq!(hers.sign_in("bo@contoso.com", None).await.location.as_deref(), Some("/t/contoso/me"));

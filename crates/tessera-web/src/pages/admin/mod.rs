@@ -140,6 +140,8 @@ pub(crate) fn refused(tenant: &str, e: CoreError) -> Response {
     match e {
         CoreError::Forbidden(text) => message(StatusCode::FORBIDDEN, tenant, Msg::AdminForbidden(sentence(&text))),
         CoreError::NotFound(_) => message(StatusCode::NOT_FOUND, tenant, Msg::NotFound),
+        // A request the pages never send (a forged or hand-made form): refused, nothing changed.
+        CoreError::Invalid(text) => message(StatusCode::BAD_REQUEST, tenant, Msg::AdminForbidden(sentence(&text))),
         CoreError::Unauthorized => see_other(&url(tenant, "/signin"), &[cookies::clear_session()]),
         e => internal(tenant, &e),
     }

@@ -209,7 +209,11 @@ async fn set_account(
     Path((_, user)): Path<(String, String)>,
     AdminForm { admin, form }: AdminForm<super::fields::Fields>,
 ) -> Response {
-    let enabled = form.raw("enabled") == "true";
+    let enabled = match form.raw("enabled") {
+        "true" => true,
+        "false" => false,
+        _ => return admin.refused(tessera_core::CoreError::Invalid("enabled must be true or false".into())),
+    };
     let patch = tessera_core::service::AccountPatch { account_enabled: Some(enabled), password: None };
     match app.update_account(&admin.actor, &user, patch).await {
         Ok(_) => done(&admin, &user, if enabled { "account-enabled" } else { "account-disabled" }),
