@@ -16,7 +16,7 @@ use crate::ports::Store;
 use crate::signin::{Decision, SignInFacts, decide};
 use crate::user::{User, UserQuery};
 
-use super::signin::Client;
+use super::signin::{Client, PasswordAttempt};
 
 /// A successful bind: who, in which tenant, with what.
 #[derive(Clone, Debug)]
@@ -63,30 +63,14 @@ where
         ctx: &RequestCtx,
     ) -> Result<LegacyBound, CoreError> {
         let tenant = self.legacy_tenant(tenant, upn).await?;
-        let upn_key = upn.trim().to_lowercase();
-        let account_key = format!("pw:{}:{upn_key}", tenant.as_ref().map(|t| t.0.to_string()).unwrap_or_default());
-        let ip_key = Self::ip_key(ctx);
-        let limited = self
-            .throttle(&Self::hits(&ip_key, &self.policy.per_ip, &account_key, &self.policy.password_per_account))
-            .await;
-        let credential = match (&tenant, Upn::parse(upn)) {
-            (Some(t), Ok(u)) => self.store.credential(t.0, &u.key()).await?,
-            _ => None,
-        };
+        let PasswordAttempt { account_key, ip_key, credential, mut rec } =
+            self.begin_password_attempt(tenant.as_ref().map(|t| t.0), upn, ctx, Client::Legacy).await?;
         let user = credential.as_ref().map(|c| c.user.clone());
-        let mut rec = tenant.as_ref().map(|t| self.record(t.0, user.as_ref(), upn, ctx, Client::Legacy));
-        if let Err(e) = limited {
-            if let Some(r) = rec.as_mut() {
-                self.log(r, "failure", Some("locked_out")).await?;
-            }
-            return Err(e);
-        }
         let (Some(user), Some(mut rec), Some((_, tenant_slug))) = (user, rec.clone(), tenant.clone()) else {
             // No such user: the same work as a wrong password, then the same answer.
             let pw = Password::for_verification(secret);
             self.blocking(move || password::verify(&pw, password::dummy_hash())).await?;
             if let Some(r) = rec.as_mut() {
-                r.credential = Some("password".into());
                 self.log(r, "failure", Some("invalid_credentials")).await?;
             }
             return Err(CoreError::InvalidCredentials);
@@ -122,7 +106,6 @@ where
             return Ok(LegacyBound { user, tenant_slug, credential: "appPassword" });
         }
 
-        rec.credential = Some("password".into());
         let phc = credential.and_then(|c| c.password_hash).unwrap_or_else(|| password::dummy_hash().to_owned());
         let pw = Password::for_verification(secret);
         if !self.blocking(move || password::verify(&pw, &phc)).await? {

@@ -1,7 +1,7 @@
 //! Interactive sign-in: password, the sign-in decision, the second factor (TOTP with replay
 //! protection, recovery codes), sessions, throttling and lockout, and the sign-in log
-//! (registration and the security info page are in [`super::methods`]). The API token endpoint goes through the same password and
-//! second-factor checks.
+//! (registration and the security info page are in [`super::methods`]). The API token
+//! endpoint goes through the same password and second-factor checks.
 
 use base64::Engine;
 use serde_json::json;
@@ -115,6 +115,16 @@ pub(super) fn new_recovery_codes() -> Result<Vec<String>, CoreError> {
         .collect()
 }
 
+/// A password attempt that passed the throttle: its throttle keys, the user's stored
+/// credential (none for an unknown user or tenant) and its sign-in log record (none without a
+/// tenant to log it under).
+pub(super) struct PasswordAttempt {
+    pub account_key: String,
+    pub ip_key: Option<String>,
+    pub credential: Option<crate::ports::Credential>,
+    pub rec: Option<SignInRecord>,
+}
+
 /// Whether the request's source IP is in one of the tenant's trusted ranges.
 pub(super) fn from_trusted_ip(ctx: &RequestCtx, settings: &MfaSettings) -> bool {
     let ip = ctx.source_ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
@@ -217,6 +227,41 @@ where
         Ok(false)
     }
 
+    /// The start of every password attempt (browser, API, LDAP): one attempt counted on the
+    /// account (tenant + UPN, whether or not it exists) and on the source IP, in one atomic
+    /// statement before any hash is computed; past a limit the attempt is refused and logged
+    /// `locked_out`. Then the user is looked up.
+    pub(super) async fn begin_password_attempt(
+        &self,
+        tenant: Option<TenantId>,
+        upn: &str,
+        ctx: &RequestCtx,
+        client: Client,
+    ) -> Result<PasswordAttempt, CoreError> {
+        let account_key =
+            format!("pw:{}:{}", tenant.map(|t| t.to_string()).unwrap_or_default(), upn.trim().to_lowercase());
+        let ip_key = Self::ip_key(ctx);
+        let limited = self
+            .throttle(&Self::hits(&ip_key, &self.policy.per_ip, &account_key, &self.policy.password_per_account))
+            .await;
+        let credential = match (tenant, Upn::parse(upn)) {
+            (Some(t), Ok(u)) => self.store.credential(t, &u.key()).await?,
+            _ => None,
+        };
+        let mut rec = tenant.map(|t| {
+            let mut r = self.record(t, credential.as_ref().map(|c| &c.user), upn, ctx, client);
+            r.credential = Some("password".into());
+            r
+        });
+        if let Err(e) = limited {
+            if let Some(r) = rec.as_mut() {
+                self.log(r, "failure", Some("locked_out")).await?;
+            }
+            return Err(e);
+        }
+        Ok(PasswordAttempt { account_key, ip_key, credential, rec })
+    }
+
     /// The password step, shared by the browser and the API: throttling per account and per
     /// IP (checked and counted atomically before the hash is even computed), one Argon2
     /// verification whether or not the user exists, then the sign-in decision.
@@ -232,28 +277,9 @@ where
             Ok(slug) => self.store.tenant_by_slug(&slug).await?,
             Err(_) => None,
         };
-        let upn_key = upn.trim().to_lowercase();
-        let account_key = format!("pw:{}:{upn_key}", tenant.as_ref().map(|t| t.id.to_string()).unwrap_or_default());
-        let ip_key = Self::ip_key(ctx);
-        let limited = self
-            .throttle(&Self::hits(&ip_key, &self.policy.per_ip, &account_key, &self.policy.password_per_account))
-            .await;
-        let credential = match (&tenant, Upn::parse(upn)) {
-            (Some(t), Ok(u)) => self.store.credential(t.id, &u.key()).await?,
-            _ => None,
-        };
+        let PasswordAttempt { account_key, ip_key, credential, rec } =
+            self.begin_password_attempt(tenant.as_ref().map(|t| t.id), upn, ctx, client).await?;
         let user = credential.as_ref().map(|c| c.user.clone());
-        let mut rec = tenant.as_ref().map(|t| {
-            let mut r = self.record(t.id, user.as_ref(), upn, ctx, client);
-            r.credential = Some("password".into());
-            r
-        });
-        if let Err(e) = limited {
-            if let Some(r) = rec.as_mut() {
-                self.log(r, "failure", Some("locked_out")).await?;
-            }
-            return Err(e);
-        }
         let phc = credential.and_then(|c| c.password_hash).unwrap_or_else(|| password::dummy_hash().to_owned());
         let pw = Password::for_verification(password);
         let ok = self.blocking(move || password::verify(&pw, &phc)).await?;
