@@ -326,13 +326,12 @@ impl AuthTx for SqlTx {
     }
 
     async fn delete_method(&mut self, user: UserId, method: uuid::Uuid) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2 AND kind <> 'recoveryCode'")
-            .bind(method.to_string())
-            .bind(user.to_string())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(backend_err)?;
-        Ok(r.rows_affected() == 1)
+        self.delete_users_row(
+            "DELETE FROM auth_methods WHERE id = $1 AND user_id = $2 AND kind <> 'recoveryCode'",
+            method,
+            user,
+        )
+        .await
     }
 
     async fn replace_recovery_codes(

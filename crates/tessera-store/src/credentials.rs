@@ -149,13 +149,7 @@ impl CredentialTx for SqlTx {
     }
 
     async fn delete_app_password(&mut self, user: UserId, id: uuid::Uuid) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM app_passwords WHERE id = $1 AND user_id = $2")
-            .bind(id.to_string())
-            .bind(user.to_string())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(backend_err)?;
-        Ok(r.rows_affected() == 1)
+        self.delete_users_row("DELETE FROM app_passwords WHERE id = $1 AND user_id = $2", id, user).await
     }
 
     async fn insert_remembered_device(&mut self, d: &RememberedDevice, token_hash: &str) -> StoreResult<()> {
@@ -178,13 +172,7 @@ impl CredentialTx for SqlTx {
     }
 
     async fn delete_remembered_device(&mut self, user: UserId, id: uuid::Uuid) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM remembered_devices WHERE id = $1 AND user_id = $2")
-            .bind(id.to_string())
-            .bind(user.to_string())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(backend_err)?;
-        Ok(r.rows_affected() == 1)
+        self.delete_users_row("DELETE FROM remembered_devices WHERE id = $1 AND user_id = $2", id, user).await
     }
 
     async fn delete_remembered_devices(&mut self, user: UserId) -> StoreResult<u64> {

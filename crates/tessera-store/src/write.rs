@@ -40,6 +40,23 @@ pub struct SqlTx {
 const ANALYZE_AFTER_USERS: usize = 10_000;
 
 impl SqlTx {
+    /// Runs `sql`, a `DELETE` of one row by `$1` = its id and `$2` = the user it belongs to;
+    /// false when no such row of that user was there.
+    pub(crate) async fn delete_users_row(
+        &mut self,
+        sql: &'static str,
+        id: uuid::Uuid,
+        user: UserId,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(sql)
+            .bind(id.to_string())
+            .bind(user.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
     pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Self {
         Self { tx, backend, locked: Vec::new(), inserted_users: 0 }
     }
