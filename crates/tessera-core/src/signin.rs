@@ -23,6 +23,15 @@ pub enum MfaRequiredBy {
     PerUserState,
 }
 
+impl MfaRequiredBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::PerUserState => "perUserState",
+        }
+    }
+}
+
 /// Why a sign-in that required MFA was let through without a prompt, as written in the
 /// sign-in log.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]

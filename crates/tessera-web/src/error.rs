@@ -80,14 +80,13 @@ impl From<CoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = serde_json::json!({ "error": self.code, "message": self.message });
-        if let Some(report) = self.report
-            && let (Some(obj), Ok(serde_json::Value::Object(r))) =
-                (body.as_object_mut(), serde_json::to_value(&*report))
-        {
-            obj.extend(r);
-        }
-        let mut resp = (self.status, Json(body)).into_response();
+        let mut resp = match self.report {
+            Some(report) => {
+                let body = crate::wire::BulkRejected::new(self.code, self.message, (*report).into());
+                (self.status, Json(body)).into_response()
+            }
+            None => (self.status, Json(ErrorBody { error: self.code, message: self.message })).into_response(),
+        };
         if self.status == StatusCode::UNAUTHORIZED && self.code == "unauthorized" {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod pages;
 pub mod tls;
+pub mod wire;
 
 use axum::Router;
 use tessera_core::service::Tessera;

@@ -1,19 +1,13 @@
 //! A user's app passwords and remembered devices, as an administrator sees them: list them
 //! (names and times, never a secret) and delete one.
 
+use crate::extract::Admin;
+use crate::wire;
+use crate::{ApiError, App};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use serde::Serialize;
-use tessera_core::admin_ports::AppPasswordInfo;
-use tessera_core::credential_ports::RememberedDevice;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use utoipa::ToSchema;
-
-use crate::extract::Admin;
-use crate::{ApiError, App};
 
 pub(super) fn router() -> Router<App> {
     Router::new()
@@ -23,59 +17,19 @@ pub(super) fn router() -> Router<App> {
         .route("/api/v1/tenants/{tenant}/users/{user}/rememberedDevices/{id}", delete(forget_remembered_device))
 }
 
-/// An app password of a user: its name and times (the secret was shown once, to the user).
-#[derive(Serialize, ToSchema)]
-#[schema(as = AppPassword)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct AppPasswordDto {
-    id: String,
-    /// The name the user gave it, e.g. `Mail on my phone`.
-    name: String,
-    /// RFC 3339.
-    created_at: String,
-    /// RFC 3339; null when it was never used.
-    last_used_at: Option<String>,
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
-impl From<AppPasswordInfo> for AppPasswordDto {
-    fn from(a: AppPasswordInfo) -> Self {
-        Self {
-            id: a.id.to_string(),
-            name: a.name,
-            created_at: rfc3339(a.created_at),
-            last_used_at: a.last_used_at.map(rfc3339),
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-#[schema(as = AppPasswordList)]
-pub(super) struct AppPasswordList {
-    items: Vec<AppPasswordDto>,
-}
-
-#[derive(Serialize)]
-pub(super) struct DeviceList {
-    items: Vec<RememberedDevice>,
-}
-
 /// A user's app passwords, oldest first (names and times, never the secrets).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users/{user}/appPasswords", tag = "credentials",
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
-    (status = 200, body = AppPasswordList),
+    (status = 200, body = wire::AppPasswordList),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
 pub(super) async fn list_app_passwords(
     Admin(actor): Admin,
     State(app): State<App>,
     Path((_, user)): Path<(String, String)>,
-) -> Result<Json<AppPasswordList>, ApiError> {
+) -> Result<Json<wire::AppPasswordList>, ApiError> {
     let items = app.user_app_passwords(&actor, &user).await?;
-    Ok(Json(AppPasswordList { items: items.into_iter().map(Into::into).collect() }))
+    Ok(Json(wire::AppPasswordList { items: items.into_iter().map(Into::into).collect() }))
 }
 
 /// Delete one app password of a user (audited as `user.appPassword.delete`); the legacy
@@ -99,15 +53,16 @@ pub(super) async fn delete_app_password(
 /// A user's remembered devices that still skip the MFA prompt, oldest first (never their tokens).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users/{user}/rememberedDevices", tag = "credentials",
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
-    (status = 200, body = super::schemas::RememberedDeviceListSchema),
+    (status = 200, body = wire::RememberedDeviceList),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
 pub(super) async fn list_remembered_devices(
     Admin(actor): Admin,
     State(app): State<App>,
     Path((_, user)): Path<(String, String)>,
-) -> Result<Json<DeviceList>, ApiError> {
-    Ok(Json(DeviceList { items: app.user_remembered_devices(&actor, &user).await? }))
+) -> Result<Json<wire::RememberedDeviceList>, ApiError> {
+    let items = app.user_remembered_devices(&actor, &user).await?;
+    Ok(Json(wire::RememberedDeviceList { items: items.into_iter().map(Into::into).collect() }))
 }
 
 /// Forget one remembered device of a user (audited as `user.rememberedDevice.delete`): its

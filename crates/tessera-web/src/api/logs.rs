@@ -3,14 +3,13 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use tessera_core::audit::Page;
+use serde::Deserialize;
 use tessera_core::service::LogFilter;
-use tessera_core::settings::{MfaSettings, MfaSettingsPatch};
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 
 use crate::extract::{Admin, ApiJson, ApiQuery};
+use crate::wire;
 use crate::{ApiError, App};
 
 pub(super) fn router() -> Router<App> {
@@ -65,65 +64,56 @@ impl LogQuery {
     }
 }
 
-#[derive(Serialize)]
-pub(super) struct PageDto<T> {
-    items: Vec<T>,
-    next: Option<String>,
-}
-
-impl<T> From<Page<T>> for PageDto<T> {
-    fn from(p: Page<T>) -> Self {
-        Self { items: p.items, next: p.next }
-    }
-}
-
 /// The audit log, newest first.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit", tag = "logs",
     params(("tenant" = String, Path), LogQuery), security(("bearer" = [])), responses(
-    (status = 200, body = super::schemas::AuditPageSchema),
+    (status = 200, body = wire::AuditPage),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
 pub(super) async fn audit(
     Admin(actor): Admin,
     State(app): State<App>,
     ApiQuery(q): ApiQuery<LogQuery>,
-) -> Result<Json<PageDto<tessera_core::audit::AuditRecord>>, ApiError> {
+) -> Result<Json<wire::AuditPage>, ApiError> {
     Ok(Json(app.audit_log(&actor, q.filter()?).await?.into()))
 }
 
 /// The sign-in log, newest first.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/signins", tag = "logs",
     params(("tenant" = String, Path), LogQuery), security(("bearer" = [])), responses(
-    (status = 200, body = super::schemas::SignInPageSchema),
+    (status = 200, body = wire::SignInPage),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
 pub(super) async fn signins(
     Admin(actor): Admin,
     State(app): State<App>,
     ApiQuery(q): ApiQuery<LogQuery>,
-) -> Result<Json<PageDto<tessera_core::signin::SignInRecord>>, ApiError> {
+) -> Result<Json<wire::SignInPage>, ApiError> {
     Ok(Json(app.signin_log(&actor, q.filter()?).await?.into()))
 }
 
 /// The MFA service settings.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/settings/mfa", tag = "settings",
     params(("tenant" = String, Path)), security(("bearer" = [])), responses(
-    (status = 200, body = super::schemas::MfaSettingsSchema), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+    (status = 200, body = wire::MfaSettings), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn get_settings(Admin(actor): Admin, State(app): State<App>) -> Result<Json<MfaSettings>, ApiError> {
-    Ok(Json(app.mfa_settings(&actor).await?))
+pub(super) async fn get_settings(
+    Admin(actor): Admin,
+    State(app): State<App>,
+) -> Result<Json<wire::MfaSettings>, ApiError> {
+    Ok(Json(app.mfa_settings(&actor).await?.into()))
 }
 
 /// Change some of the MFA service settings (audited); every field is validated and a bad one changes nothing.
-#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/settings/mfa", tag = "settings", request_body = super::schemas::MfaSettingsPatchSchema,
+#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/settings/mfa", tag = "settings", request_body = wire::MfaSettingsPatch,
     params(("tenant" = String, Path)), security(("bearer" = [])), responses(
-    (status = 200, body = super::schemas::MfaSettingsSchema), (status = 400, description = "`invalid_setting`", body = crate::error::ErrorBody),
+    (status = 200, body = wire::MfaSettings), (status = 400, description = "`invalid_setting`", body = crate::error::ErrorBody),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
 pub(super) async fn patch_settings(
     Admin(actor): Admin,
     State(app): State<App>,
-    ApiJson(patch): ApiJson<MfaSettingsPatch>,
-) -> Result<Json<MfaSettings>, ApiError> {
-    Ok(Json(app.update_mfa_settings(&actor, patch).await?))
+    ApiJson(patch): ApiJson<wire::MfaSettingsPatch>,
+) -> Result<Json<wire::MfaSettings>, ApiError> {
+    Ok(Json(app.update_mfa_settings(&actor, patch.into()).await?.into()))
 }

@@ -4,11 +4,12 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
-use tessera_core::mfa::{BulkOp, BulkReport, PerUserMfaState, QuickStep, UserSettingsOptions};
+use tessera_core::mfa::{BulkOp, PerUserMfaState, QuickStep, UserSettingsOptions};
 use tessera_core::service::BulkRequestRow;
 use utoipa::ToSchema;
 
 use crate::extract::{Admin, ApiJson};
+use crate::wire;
 use crate::{ApiError, App};
 
 /// Up to 100,000 users of ~250 bytes each.
@@ -122,8 +123,8 @@ impl BulkRequest {
 /// 422 and the per-row report; `dryRun` reports and changes nothing.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/mfa/bulk", tag = "mfa", request_body = BulkRequest,
     params(("tenant" = String, Path, description = "tenant slug")), security(("bearer" = [])), responses(
-    (status = 200, body = super::schemas::BulkReportSchema),
-    (status = 422, description = "`bulk_rejected`: nothing applied", body = super::schemas::BulkRejectedSchema),
+    (status = 200, body = wire::BulkReport),
+    (status = 422, description = "`bulk_rejected`: nothing applied", body = wire::BulkRejected),
     (status = 400, description = "`invalid_request`, `invalid_action`, `invalid_state`", body = crate::error::ErrorBody),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
@@ -131,7 +132,7 @@ pub(super) async fn bulk(
     Admin(actor): Admin,
     State(app): State<App>,
     ApiJson(req): ApiJson<BulkRequest>,
-) -> Result<Json<BulkReport>, ApiError> {
+) -> Result<Json<wire::BulkReport>, ApiError> {
     let dry_run = req.dry_run;
-    Ok(Json(app.bulk(&actor, req.rows()?, dry_run).await?))
+    Ok(Json(app.bulk(&actor, req.rows()?, dry_run).await?.into()))
 }

@@ -4,7 +4,6 @@
 mod credentials;
 mod logs;
 mod mfa;
-mod schemas;
 mod sessions;
 mod token;
 mod users;

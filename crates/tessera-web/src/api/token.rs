@@ -3,10 +3,11 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, ClientCtx};
+use crate::wire;
 use crate::{ApiError, App};
 
 pub(super) fn router() -> Router<App> {
@@ -24,18 +25,9 @@ pub(super) struct TokenRequest {
     otp: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub(super) struct TokenResponse {
-    access_token: String,
-    /// Always `Bearer`.
-    token_type: &'static str,
-    /// Seconds until the token expires.
-    expires_in: i64,
-}
-
 /// Exchange a user name and password (and a second factor when required) for a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest, responses(
-    (status = 200, body = TokenResponse),
+    (status = 200, body = wire::TokenResponse),
     (status = 400, description = "malformed request", body = crate::error::ErrorBody),
     (status = 401, description = "`invalid_credentials` or `mfa_required`", body = crate::error::ErrorBody),
     (status = 403, description = "`mfa_registration_required` or `account_disabled`", body = crate::error::ErrorBody),
@@ -44,7 +36,11 @@ pub(super) async fn issue_token(
     State(app): State<App>,
     ClientCtx(ctx): ClientCtx,
     ApiJson(req): ApiJson<TokenRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<Json<wire::TokenResponse>, ApiError> {
     let t = app.issue_token(&req.tenant, &req.upn, req.password, req.otp, &ctx).await?;
-    Ok(Json(TokenResponse { access_token: t.access_token, token_type: "Bearer", expires_in: t.expires_in }))
+    Ok(Json(wire::TokenResponse {
+        access_token: t.access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: t.expires_in,
+    }))
 }

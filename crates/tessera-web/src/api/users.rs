@@ -7,12 +7,12 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tessera_core::mfa::{BulkReport, PerUserMfaState};
+use tessera_core::mfa::PerUserMfaState;
 use tessera_core::service::{AccountPatch, NewUserInput};
-use tessera_core::user::User;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{Admin, ApiJson, ApiQuery};
+use crate::wire;
 use crate::{ApiError, App};
 
 pub(super) fn router() -> Router<App> {
@@ -24,45 +24,6 @@ pub(super) fn router() -> Router<App> {
             "/api/v1/tenants/{tenant}/users/{user}/authentication/requirements",
             get(get_requirements).patch(patch_requirements),
         )
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct UserDto {
-    id: String,
-    upn: String,
-    display_name: String,
-    account_enabled: bool,
-    /// `disabled`, `enabled` or `enforced`.
-    per_user_mfa_state: String,
-    /// Registered method kinds, e.g. `totp`.
-    methods: Vec<String>,
-    /// Administrator roles, e.g. `globalAdministrator`.
-    roles: Vec<String>,
-    /// RFC 3339.
-    created_at: String,
-}
-
-impl From<User> for UserDto {
-    fn from(u: User) -> Self {
-        Self {
-            id: u.id.to_string(),
-            upn: u.upn.to_string(),
-            display_name: u.display_name,
-            account_enabled: u.account_enabled,
-            per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned(),
-            methods: u.methods.iter().map(|m| m.as_str().to_owned()).collect(),
-            roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            created_at: u.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(super) struct UserPage {
-    items: Vec<UserDto>,
-    /// Cursor of the next page; null on the last page.
-    next: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -144,7 +105,7 @@ pub(super) struct Requirements {
 /// Create a user.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "users", request_body = CreateUser,
     params(("tenant" = String, Path, description = "tenant slug")), security(("bearer" = [])), responses(
-    (status = 201, body = UserDto),
+    (status = 201, body = wire::User),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
     (status = 403, body = crate::error::ErrorBody), (status = 409, description = "`user_exists`", body = crate::error::ErrorBody),
 ))]
@@ -152,7 +113,7 @@ pub(super) async fn create_user(
     Admin(actor): Admin,
     State(app): State<App>,
     ApiJson(req): ApiJson<CreateUser>,
-) -> Result<(StatusCode, Json<UserDto>), ApiError> {
+) -> Result<(StatusCode, Json<wire::User>), ApiError> {
     let user = app.create_user(&actor, req.into()).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
@@ -160,45 +121,45 @@ pub(super) async fn create_user(
 /// Create many users at once, all or nothing (`dryRun` only reports).
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users/import", tag = "users", request_body = ImportUsers,
     params(("tenant" = String, Path, description = "tenant slug")), security(("bearer" = [])), responses(
-    (status = 200, body = super::schemas::BulkReportSchema),
-    (status = 422, body = super::schemas::BulkRejectedSchema),
+    (status = 200, body = wire::BulkReport),
+    (status = 422, body = wire::BulkRejected),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
 pub(super) async fn import_users(
     Admin(actor): Admin,
     State(app): State<App>,
     ApiJson(req): ApiJson<ImportUsers>,
-) -> Result<Json<BulkReport>, ApiError> {
+) -> Result<Json<wire::BulkReport>, ApiError> {
     let rows = req.users.into_iter().map(NewUserInput::from).collect();
-    Ok(Json(app.import_users(&actor, rows, req.dry_run).await?))
+    Ok(Json(app.import_users(&actor, rows, req.dry_run).await?.into()))
 }
 
 /// List users by UPN, with their MFA state; filter by state, search by UPN prefix, page by cursor.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "users",
     params(("tenant" = String, Path, description = "tenant slug"), ListQuery), security(("bearer" = [])), responses(
-    (status = 200, body = UserPage),
+    (status = 200, body = wire::UserPage),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
 pub(super) async fn list_users(
     Admin(actor): Admin,
     State(app): State<App>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<UserPage>, ApiError> {
+) -> Result<Json<wire::UserPage>, ApiError> {
     let state = q.mfa_state.as_deref().map(PerUserMfaState::parse).transpose()?;
     let page = app.list_users(&actor, state, q.search.as_deref(), q.limit, q.cursor.as_deref()).await?;
-    Ok(Json(UserPage { items: page.items.into_iter().map(Into::into).collect(), next: page.next }))
+    Ok(Json(page.into()))
 }
 
 /// Read a user, by id or UPN.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "users",
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
-    (status = 200, body = UserDto), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+    (status = 200, body = wire::User), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
 pub(super) async fn get_user(
     Admin(actor): Admin,
     State(app): State<App>,
     Path((_, user)): Path<(String, String)>,
-) -> Result<Json<UserDto>, ApiError> {
+) -> Result<Json<wire::User>, ApiError> {
     Ok(Json(app.get_user(&actor, &user).await?.into()))
 }
 
@@ -206,7 +167,7 @@ pub(super) async fn get_user(
 /// `user.account.update`, never the password). Global Administrators only.
 #[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/users/{user}", tag = "users", request_body = PatchUser,
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
-    (status = 200, body = UserDto),
+    (status = 200, body = wire::User),
     (status = 400, description = "`invalid_request`: no field, an unknown field, a password of the wrong length, or disabling your own account", body = crate::error::ErrorBody),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
@@ -215,7 +176,7 @@ pub(super) async fn patch_user(
     State(app): State<App>,
     Path((_, user)): Path<(String, String)>,
     ApiJson(req): ApiJson<PatchUser>,
-) -> Result<Json<UserDto>, ApiError> {
+) -> Result<Json<wire::User>, ApiError> {
     Ok(Json(app.update_account(&actor, &user, req.into()).await?.into()))
 }
 
