@@ -25,8 +25,8 @@ pub use logs::{AuditPage, AuditRecord, SignInPage, SignInRecord};
 pub use settings::{MfaSettings, MfaSettingsPatch};
 pub use users::{User, UserPage};
 
-/// The answer of `POST /api/v1/auth/token`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+/// The answer of `POST /api/v1/auth/token`. Not `Debug`: it holds a bearer token.
+#[derive(Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct TokenResponse {
     #[schema(required)]

@@ -3,93 +3,34 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
+use tessera_web::wire::{BulkReport, BulkRow};
 
 use super::client::Api;
 use super::error::{CliError, Failure};
 use super::output::{self, OutputFormat, Table};
 
-/// The report the server returns for a bulk request (200 or 422 `bulk_rejected`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BulkReport {
-    #[serde(default)]
-    pub dry_run: bool,
-    #[serde(default)]
-    pub applied: bool,
-    #[serde(default)]
-    pub results: Vec<BulkRow>,
-    #[serde(default)]
-    pub summary: Summary,
+fn shown_user(row: &BulkRow) -> &str {
+    row.upn.as_deref().unwrap_or(&row.user)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct BulkRow {
-    #[serde(default)]
-    pub user: String,
-    #[serde(default)]
-    pub upn: Option<String>,
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub before: Value,
-    #[serde(default)]
-    pub after: Value,
-    #[serde(default)]
-    pub error: Option<RowError>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct RowError {
-    #[serde(default)]
-    pub code: String,
-    #[serde(default)]
-    pub message: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct Summary {
-    #[serde(default)]
-    pub total: u64,
-    #[serde(default)]
-    pub changed: u64,
-    #[serde(default)]
-    pub unchanged: u64,
-    #[serde(default)]
-    pub failed: u64,
-}
-
-impl BulkRow {
-    /// `not_found`, `forbidden` and `invalid` reject the whole request; `unchanged`,
-    /// `skipped` and `duplicate` do not.
-    pub fn is_failure(&self) -> bool {
-        matches!(self.status.as_str(), "not_found" | "forbidden" | "invalid")
-    }
-
-    fn shown_user(&self) -> &str {
-        self.upn.as_deref().unwrap_or(&self.user)
-    }
-
-    fn error_text(&self) -> String {
-        match &self.error {
-            Some(e) if !e.message.is_empty() => e.message.clone(),
-            Some(e) if !e.code.is_empty() => e.code.clone(),
-            _ => String::new(),
-        }
+fn error_text(row: &BulkRow) -> String {
+    match &row.error {
+        Some(e) if !e.message.is_empty() => e.message.clone(),
+        Some(e) if !e.code.is_empty() => e.code.clone(),
+        _ => String::new(),
     }
 }
 
-impl BulkReport {
-    pub fn failed(&self) -> u64 {
-        let counted = self.results.iter().filter(|r| r.is_failure()).count();
-        self.summary.failed.max(u64::try_from(counted).unwrap_or(u64::MAX))
-    }
+/// Failed rows: the summary's count, or the rows that say so if more.
+fn failed(report: &BulkReport) -> u64 {
+    let counted = report.results.iter().filter(|r| r.is_failure()).count();
+    report.summary.failed.max(u64::try_from(counted).unwrap_or(u64::MAX))
+}
 
-    fn total(&self) -> u64 {
-        let counted = u64::try_from(self.results.len()).unwrap_or(u64::MAX);
-        self.summary.total.max(counted)
-    }
+fn total(report: &BulkReport) -> u64 {
+    let counted = u64::try_from(report.results.len()).unwrap_or(u64::MAX);
+    report.summary.total.max(counted)
 }
 
 /// A bulk request ready to send: where, what, and the CSV line of each row (if any).
@@ -126,15 +67,15 @@ pub async fn send<B: Serialize>(api: &Api, request: BulkRequest<'_, B>, format: 
             output::write_stdout(&render(report, &request))?;
         }
     }
-    let failed = report.as_ref().map_or(0, BulkReport::failed);
-    if answer.rejected || failed > 0 {
+    let failed_rows = report.as_ref().map_or(0, failed);
+    if answer.rejected || failed_rows > 0 {
         return Err(rejection(report.ok().as_ref(), request.dry_run));
     }
     Ok(())
 }
 
 fn rejection(report: Option<&BulkReport>, dry_run: bool) -> CliError {
-    let counts = report.map(|r| format!(": {} of {} row(s) failed", r.failed(), r.total())).unwrap_or_default();
+    let counts = report.map(|r| format!(": {} of {} row(s) failed", failed(r), total(r))).unwrap_or_default();
     let what = if dry_run { "dry run found failing rows" } else { "bulk request rejected" };
     CliError::new(Failure::BulkRejected, format!("{what}{counts}; nothing was applied"))
 }
@@ -152,11 +93,11 @@ pub fn render<B: Serialize>(report: &BulkReport, request: &BulkRequest<'_, B>) -
     }
     let mut table = Table::new(headers);
     for (i, row) in report.results.iter().enumerate() {
-        let mut cells = vec![row.shown_user().to_owned(), row.status.clone()];
+        let mut cells = vec![shown_user(row).to_owned(), row.status.clone()];
         if request.show_change {
-            cells.push(output::change(&row.before, &row.after));
+            cells.push(output::change_of(row.before.as_ref(), row.after.as_ref()));
         }
-        cells.push(row.error_text());
+        cells.push(error_text(row));
         if let Some(lines) = &lines {
             let line = lines.get(i).copied().flatten();
             cells.insert(0, line.map_or_else(|| "?".to_owned(), |l| l.to_string()));
@@ -187,8 +128,8 @@ fn row_lines<B: Serialize>(report: &BulkReport, request: &BulkRequest<'_, B>) ->
 
 fn summary_line(report: &BulkReport, dry_run: bool) -> String {
     let s = &report.summary;
-    let total = report.total();
-    let failed = report.failed();
+    let total = total(report);
+    let failed = failed(report);
     if failed > 0 {
         let prefix = if dry_run { "Dry run" } else { "Rejected" };
         return format!(
@@ -211,7 +152,7 @@ fn summary_line(report: &BulkReport, dry_run: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn request(lines: Option<Vec<u64>>, sent: &[&str], dry_run: bool) -> BulkRequest<'static, Value> {
         static BODY: Value = Value::Null;
@@ -243,7 +184,7 @@ mod tests {
             ],
             "summary": {"total": 2, "changed": 1, "unchanged": 0, "failed": 1}
         }));
-        assert_eq!(report.failed(), 1);
+        assert_eq!(failed(&report), 1);
         let text = render(&report, &request(Some(vec![2, 5]), &["a@x.com", "b@x.com"], false));
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("LINE  USER"), "{text}");
@@ -279,7 +220,7 @@ mod tests {
     #[test]
     fn failing_rows_count_even_without_a_summary() {
         let report = report(json!({"results": [{"user": "x@y", "status": "forbidden"}]}));
-        assert_eq!(report.failed(), 1);
+        assert_eq!(failed(&report), 1);
         let error = rejection(Some(&report), true);
         assert_eq!(error.exit_code(), 7);
         assert_eq!(error.to_string(), "dry run found failing rows: 1 of 1 row(s) failed; nothing was applied");

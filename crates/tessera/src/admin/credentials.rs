@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tessera_web::wire::{AppPassword, AppPasswordList, RememberedDevice, RememberedDeviceList};
 
 use super::Context;
 use super::error::{CliError, exit_codes_text};
@@ -85,34 +86,6 @@ roles only). --output json prints the server's answer (list) or {\"forgotten\": 
     exit_codes_text!()
 );
 
-/// One app password as the API lists it (unknown fields ignored, missing ones defaulted).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct AppPassword {
-    id: String,
-    name: String,
-    created_at: String,
-    last_used_at: Option<String>,
-}
-
-/// One remembered device as the API lists it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct Device {
-    id: String,
-    created_at: String,
-    last_used_at: Option<String>,
-    expires_at: String,
-    source_ip: Option<String>,
-    user_agent: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(bound = "T: Deserialize<'de>")]
-struct Listing<T> {
-    items: Vec<T>,
-}
-
 /// What a command family calls its items and its API path.
 struct Kind {
     /// Path segment under `/users/{user}/`.
@@ -144,10 +117,10 @@ const DEVICES: Kind = Kind {
 pub async fn app_passwords(cmd: AppPasswordsCommand, ctx: &Context) -> Result<(), CliError> {
     match cmd {
         AppPasswordsCommand::List { user } => {
-            let Some((user, items)) = list::<AppPassword>(&user, &APP_PASSWORDS, ctx).await? else {
+            let Some((user, list)) = list::<AppPasswordList>(&user, &APP_PASSWORDS, ctx).await? else {
                 return Ok(());
             };
-            output::write_stdout(&app_passwords_table(&items, &user))
+            output::write_stdout(&app_passwords_table(&list.items, &user))
         }
         AppPasswordsCommand::Delete { user, ids } => delete(&user, &ids, &APP_PASSWORDS, ctx).await,
     }
@@ -156,21 +129,21 @@ pub async fn app_passwords(cmd: AppPasswordsCommand, ctx: &Context) -> Result<()
 pub async fn devices(cmd: DevicesCommand, ctx: &Context) -> Result<(), CliError> {
     match cmd {
         DevicesCommand::List { user } => {
-            let Some((user, items)) = list::<Device>(&user, &DEVICES, ctx).await? else {
+            let Some((user, list)) = list::<RememberedDeviceList>(&user, &DEVICES, ctx).await? else {
                 return Ok(());
             };
-            output::write_stdout(&devices_table(&items, &user))
+            output::write_stdout(&devices_table(&list.items, &user))
         }
         DevicesCommand::Forget { user, ids } => delete(&user, &ids, &DEVICES, ctx).await,
     }
 }
 
-/// Fetches the list; prints it and returns `None` for `--output json`, else the items.
-async fn list<T: for<'de> Deserialize<'de>>(
+/// Fetches the list; prints it and returns `None` for `--output json`, else the list.
+async fn list<L: for<'de> Deserialize<'de>>(
     user: &str,
     kind: &Kind,
     ctx: &Context,
-) -> Result<Option<(String, Vec<T>)>, CliError> {
+) -> Result<Option<(String, L)>, CliError> {
     let user = parse_user_args(&[user.to_owned()])?.remove(0);
     let api = ctx.open_api()?;
     let body = api.get(&["users", user.as_str(), kind.segment], &[]).await?;
@@ -178,9 +151,9 @@ async fn list<T: for<'de> Deserialize<'de>>(
         output::print_json(&body)?;
         return Ok(None);
     }
-    let listing = Listing::<T>::deserialize(&body)
+    let listing = L::deserialize(&body)
         .map_err(|e| CliError::unexpected(format!("the server's list of {} is malformed: {e}", kind.plural)))?;
-    Ok(Some((user.as_str().to_owned(), listing.items)))
+    Ok(Some((user.as_str().to_owned(), listing)))
 }
 
 fn app_passwords_table(items: &[AppPassword], user: &str) -> String {
@@ -199,7 +172,7 @@ fn app_passwords_table(items: &[AppPassword], user: &str) -> String {
     table.render()
 }
 
-fn devices_table(items: &[Device], user: &str) -> String {
+fn devices_table(items: &[RememberedDevice], user: &str) -> String {
     if items.is_empty() {
         return format!("No remembered devices for {}.\n", printable(user));
     }
@@ -289,7 +262,7 @@ mod tests {
 
     #[test]
     fn app_passwords_render_as_a_table() {
-        let list = Listing::<AppPassword>::deserialize(&json!({"items": [
+        let list = AppPasswordList::deserialize(&json!({"items": [
             {"id": "0190a5b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "name": "Mail on my phone",
              "createdAt": "2025-03-10T09:00:00.5Z", "lastUsedAt": null},
             {"id": "x", "name": "Printer", "createdAt": "2025-03-11T09:00:00Z", "lastUsedAt": "2025-03-12T10:00:00Z"}
@@ -305,7 +278,7 @@ mod tests {
 
     #[test]
     fn devices_render_as_a_table() {
-        let list = Listing::<Device>::deserialize(&json!({"items": [{
+        let list = RememberedDeviceList::deserialize(&json!({"items": [{
             "id": "d1", "createdAt": "2025-03-10T09:00:00Z", "lastUsedAt": null,
             "expiresAt": "2025-03-24T09:00:00Z", "sourceIp": "192.0.2.1", "userAgent": "Mozilla/5.0 (X11)"
         }]}))

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use reqwest::Url;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use super::client::{self, Answer, ApiError};
@@ -14,6 +14,7 @@ use super::logs::format_time;
 use super::output::{self, OutputFormat};
 use super::values::{AccessToken, Password, Upn, printable};
 use super::{Context, GlobalOpts};
+use tessera_web::wire;
 
 /// Environment variable holding the password for `tessera login`.
 pub const PASSWORD_ENV: &str = "TESSERA_PASSWORD";
@@ -45,12 +46,6 @@ struct TokenRequest<'a> {
     otp: Option<&'a str>,
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: AccessToken,
-    expires_in: i64,
-}
-
 pub async fn login(args: LoginArgs, global: &GlobalOpts, ctx: &Context) -> Result<(), CliError> {
     let server_text = global
         .server
@@ -73,14 +68,14 @@ pub async fn login(args: LoginArgs, global: &GlobalOpts, ctx: &Context) -> Resul
         server: client::normalize_server(&server),
         tenant: tenant.to_owned(),
         upn: upn.to_string(),
-        access_token: token.access_token,
+        access_token: AccessToken::new(token.access_token),
         expires_at: ctx.now + time::Duration::seconds(token.expires_in.max(0)),
     };
     config::save(&ctx.config_dir, &credentials)?;
     print_login(&credentials, ctx.format)
 }
 
-async fn request_token(server: &Url, body: &TokenRequest<'_>) -> Result<TokenResponse, CliError> {
+async fn request_token(server: &Url, body: &TokenRequest<'_>) -> Result<wire::TokenResponse, CliError> {
     let url = client::endpoint(server, &["api", "v1", "auth", "token"])?;
     let request = client::http_client()?.post(url).json(body);
     match client::exchange(request, server).await? {

@@ -1,8 +1,7 @@
 //! `tessera audit` and `tessera signins`: the audit log and the sign-in log, newest first.
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use tessera_web::wire::{AuditRecord, SignInRecord};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -56,35 +55,6 @@ pub struct SigninArgs {
     pub paging: PageArgs,
 }
 
-/// One audit record (unknown fields ignored).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct AuditRecord {
-    time: String,
-    actor_id: Option<String>,
-    actor_upn: Option<String>,
-    source_ip: Option<String>,
-    action: String,
-    target_id: Option<String>,
-    target_upn: Option<String>,
-    before: Value,
-    after: Value,
-}
-
-/// One sign-in record (unknown fields ignored).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct SigninRecord {
-    time: String,
-    upn: String,
-    source_ip: Option<String>,
-    client: String,
-    result: String,
-    failure_reason: Option<String>,
-    mfa_required_by: String,
-    mfa_method: Option<String>,
-}
-
 pub async fn audit(args: AuditArgs, ctx: &Context) -> Result<(), CliError> {
     let mut query = window_query(&args.window)?;
     push_filter(&mut query, "actor", args.actor.as_deref());
@@ -135,15 +105,15 @@ async fn show_log<R: DeserializeOwned>(
 fn audit_row(record: AuditRecord) -> Vec<String> {
     vec![
         record.time,
-        either(record.actor_upn, record.actor_id),
+        either(Some(record.actor_upn).filter(|upn| !upn.is_empty()), record.actor_id),
         record.action,
         either(record.target_upn, record.target_id),
-        output::change(&record.before, &record.after),
+        output::change_of(record.before.as_ref(), record.after.as_ref()),
         dash(record.source_ip),
     ]
 }
 
-fn signin_row(record: SigninRecord) -> Vec<String> {
+fn signin_row(record: SignInRecord) -> Vec<String> {
     vec![
         record.time,
         record.upn,
@@ -199,7 +169,7 @@ fn dash(value: Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn render<R: DeserializeOwned>(
         items: &[Value],

@@ -10,7 +10,7 @@ use super::bulk::{self, BulkRequest};
 use super::csv_input::{self, MfaRow, StatusColumn};
 use super::error::{CliError, exit_codes_text};
 use super::output::{self, OutputFormat, Table};
-use super::users::{User, is_per_user, parse_user_args, per_user_outcome};
+use super::users::{is_per_user, methods_text, parse_user_args, per_user_outcome, user_from_json};
 use super::values::MfaState;
 
 const STATE_HELP: &str = concat!(
@@ -197,8 +197,8 @@ async fn status(users: &[String], ctx: &Context) -> Result<(), CliError> {
 fn status_table(users: &[Value]) -> Result<String, CliError> {
     let mut table = Table::new(vec!["UPN", "MFA STATE", "METHODS"]);
     for body in users {
-        let user = User::from_json(body)?;
-        let methods = user.methods_text();
+        let user = user_from_json(body)?;
+        let methods = methods_text(&user);
         table.push(vec![user.upn, user.per_user_mfa_state, methods]);
     }
     Ok(table.render())

@@ -141,6 +141,11 @@ pub fn change(before: &Value, after: &Value) -> String {
     }
 }
 
+/// [`change`] of a change record whose sides may be missing (`null`).
+pub fn change_of(before: Option<&Value>, after: Option<&Value>) -> String {
+    change(before.unwrap_or(&Value::Null), after.unwrap_or(&Value::Null))
+}
+
 /// A spinner on stderr, shown only when stderr is a terminal and the output is text;
 /// otherwise hidden (all calls are no-ops).
 pub fn spinner(format: OutputFormat, message: String) -> ProgressBar {

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_web::wire::{Revoked, Session, SessionList};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -37,30 +38,6 @@ users without admin roles only.
 ",
     exit_codes_text!()
 );
-
-/// One session as the API lists it (unknown fields ignored, missing ones defaulted).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct Session {
-    id: String,
-    created_at: String,
-    last_seen_at: String,
-    expires_at: String,
-    stage: String,
-    source_ip: Option<String>,
-    user_agent: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct SessionList {
-    items: Vec<Session>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Revoked {
-    revoked: u64,
-}
 
 pub async fn list(user: &str, ctx: &Context) -> Result<(), CliError> {
     let user = parse_user_args(&[user.to_owned()])?.remove(0);

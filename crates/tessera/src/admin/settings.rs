@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tessera_web::wire::MfaSettings;
 
 use super::Context;
 use super::error::{CliError, EXIT_CODES_HELP};
@@ -55,17 +56,6 @@ pub struct SetArgs {
     // own message, so the CLI does not duplicate it (clap would make it a usage error, 2).
     #[arg(long, value_name = "N")]
     pub remember_device_days: Option<u32>,
-}
-
-/// The settings JSON of the API (unknown fields ignored).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct MfaSettings {
-    allow_app_passwords: Option<bool>,
-    allow_remember_devices: Option<bool>,
-    trusted_ip_ranges: Vec<String>,
-    allowed_methods: Vec<String>,
-    remember_device_days: Option<u64>,
 }
 
 pub async fn run(cmd: SettingsCommand, ctx: &Context) -> Result<(), CliError> {
@@ -126,12 +116,8 @@ fn describe(body: &Value) -> Result<String, CliError> {
     let list = |items: &[String]| {
         if items.is_empty() { "none".to_owned() } else { items.join(", ") }
     };
-    let yes_no = |flag: Option<bool>| match flag {
-        Some(true) => "yes".to_owned(),
-        Some(false) => "no".to_owned(),
-        None => "-".to_owned(),
-    };
-    let days = settings.remember_device_days.map_or_else(|| "-".to_owned(), |d| format!("{d} days"));
+    let yes_no = |flag: bool| if flag { "yes" } else { "no" }.to_owned();
+    let days = format!("{} days", settings.remember_device_days);
     let lines = [
         ("Allow app passwords", yes_no(settings.allow_app_passwords)),
         ("Allow remembered devices", yes_no(settings.allow_remember_devices)),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tessera_web::wire::User;
 
 use super::Context;
 use super::bulk::{self, BulkRequest};
@@ -154,29 +155,13 @@ pub struct ImportArgs {
     pub dry_run: bool,
 }
 
-/// The user JSON of the API (unknown fields ignored, missing ones defaulted).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct User {
-    pub id: String,
-    pub upn: String,
-    pub display_name: String,
-    pub account_enabled: Option<bool>,
-    pub per_user_mfa_state: String,
-    pub methods: Vec<String>,
-    pub roles: Vec<String>,
-    pub created_at: String,
+/// The user of an API answer (unknown fields ignored, missing ones defaulted).
+pub fn user_from_json(value: &Value) -> Result<User, CliError> {
+    User::deserialize(value).map_err(|e| CliError::unexpected(format!("the server's user answer is malformed: {e}")))
 }
 
-impl User {
-    pub fn from_json(value: &Value) -> Result<User, CliError> {
-        User::deserialize(value)
-            .map_err(|e| CliError::unexpected(format!("the server's user answer is malformed: {e}")))
-    }
-
-    pub fn methods_text(&self) -> String {
-        if self.methods.is_empty() { "-".to_owned() } else { self.methods.join(", ") }
-    }
+pub fn methods_text(user: &User) -> String {
+    if user.methods.is_empty() { "-".to_owned() } else { user.methods.join(", ") }
 }
 
 pub async fn run(cmd: UsersCommand, ctx: &Context) -> Result<(), CliError> {
@@ -207,7 +192,7 @@ async fn list(args: ListArgs, ctx: &Context) -> Result<(), CliError> {
     if ctx.format == OutputFormat::Json {
         return output::print_json(&listing.to_json());
     }
-    let users = listing.items.iter().map(User::from_json).collect::<Result<Vec<_>, _>>()?;
+    let users = listing.items.iter().map(user_from_json).collect::<Result<Vec<_>, _>>()?;
     output::write_stdout(&users_table(&users))?;
     listing.hint_more(ctx.format);
     Ok(())
@@ -223,20 +208,15 @@ fn users_table(users: &[User]) -> String {
             user.upn.clone(),
             user.display_name.clone(),
             user.per_user_mfa_state.clone(),
-            user.methods_text(),
+            methods_text(user),
             yes_no(user.account_enabled),
         ]);
     }
     table.render()
 }
 
-fn yes_no(flag: Option<bool>) -> String {
-    match flag {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "-",
-    }
-    .to_owned()
+fn yes_no(flag: bool) -> String {
+    if flag { "yes" } else { "no" }.to_owned()
 }
 
 async fn show(user: &str, ctx: &Context) -> Result<(), CliError> {
@@ -246,7 +226,7 @@ async fn show(user: &str, ctx: &Context) -> Result<(), CliError> {
     if ctx.format == OutputFormat::Json {
         return output::print_json(&body);
     }
-    output::write_stdout(&user_details(&User::from_json(&body)?))
+    output::write_stdout(&user_details(&user_from_json(&body)?))
 }
 
 fn user_details(user: &User) -> String {
@@ -257,7 +237,7 @@ fn user_details(user: &User) -> String {
         ("Id", user.id.clone()),
         ("Account enabled", yes_no(user.account_enabled)),
         ("MFA state", user.per_user_mfa_state.clone()),
-        ("Methods", user.methods_text()),
+        ("Methods", methods_text(user)),
         ("Roles", roles),
         ("Created", user.created_at.clone()),
     ];
@@ -287,7 +267,7 @@ async fn add(args: AddArgs, ctx: &Context) -> Result<(), CliError> {
     if ctx.format == OutputFormat::Json {
         return output::print_json(&created);
     }
-    let user = User::from_json(&created)?;
+    let user = user_from_json(&created)?;
     output::write_stdout(&format!("Created user {} ({}).\n", printable(&user.upn), printable(&user.id)))
 }
 
@@ -321,7 +301,7 @@ async fn update(args: UpdateArgs, ctx: &Context) -> Result<(), CliError> {
     if ctx.format == OutputFormat::Json {
         return output::print_json(&updated);
     }
-    let updated = User::from_json(&updated)?;
+    let updated = user_from_json(&updated)?;
     output::write_stdout(&update_summary(&updated.upn, account_enabled, password.is_some()))
 }
 
@@ -462,7 +442,7 @@ mod tests {
 
     #[test]
     fn users_render_as_a_table() {
-        let user = User::from_json(&json!({
+        let user = user_from_json(&json!({
             "id": "1", "upn": "a@x.com", "displayName": "A", "accountEnabled": true,
             "perUserMfaState": "enforced", "methods": ["totp"], "roles": [], "createdAt": "2025-01-01T00:00:00Z"
         }))

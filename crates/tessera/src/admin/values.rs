@@ -157,7 +157,6 @@ impl fmt::Debug for Password {
 pub struct AccessToken(String);
 
 impl AccessToken {
-    #[cfg(test)]
     pub fn new(text: String) -> AccessToken {
         AccessToken(text)
     }
