@@ -2,14 +2,11 @@
 //! service that acts on another user takes a [`Permit`], which only [`authorize`] creates,
 //! so a forgotten check does not compile.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::CoreError;
 use crate::ids::{TenantId, Upn, UserId};
 
 /// The five administrator roles (Entra's names).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub enum Role {
     /// Everything.
     GlobalAdministrator,

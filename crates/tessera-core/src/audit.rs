@@ -1,17 +1,13 @@
 //! Audit records: who did what, when, from where, to whom, before -> after.
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct AuditRecord {
     pub id: AuditId,
-    #[serde(skip)]
     pub tenant_id: TenantId,
-    #[serde(with = "time::serde::rfc3339")]
     pub time: OffsetDateTime,
     pub actor_id: Option<UserId>,
     pub actor_upn: String,

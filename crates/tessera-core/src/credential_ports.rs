@@ -20,17 +20,12 @@ pub struct AppPasswordRecord {
 }
 
 /// A browser that answered MFA and asked not to be asked again (never its token).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RememberedDevice {
     pub id: uuid::Uuid,
-    #[serde(skip)]
     pub user_id: UserId,
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,

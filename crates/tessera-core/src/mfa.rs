@@ -75,8 +75,7 @@ pub enum QuickStep {
 }
 
 /// "Manage user settings": three independent options.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct UserSettingsOptions {
     /// Require selected users to provide contact methods again (registered methods are removed).
     pub require_reregistration: bool,
@@ -146,8 +145,7 @@ impl MethodKind {
 }
 
 /// The outcome for one row of a bulk request.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RowStatus {
     Changed,
     Unchanged,
@@ -164,14 +162,13 @@ impl RowStatus {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct RowError {
     pub code: &'static str,
     pub message: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct BulkRow {
     /// The user as the request named it.
     pub user: String,
@@ -183,7 +180,7 @@ pub struct BulkRow {
     pub error: Option<RowError>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct BulkSummary {
     pub total: usize,
     pub changed: usize,
@@ -191,8 +188,7 @@ pub struct BulkSummary {
     pub failed: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct BulkReport {
     pub dry_run: bool,
     pub applied: bool,

@@ -101,15 +101,12 @@ impl Default for SignInPolicy {
 }
 
 /// A registered method, as listed on the security info page.
-#[derive(Clone, Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct MethodInfo {
     pub id: uuid::Uuid,
     pub kind: MethodKind,
     pub label: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
 }
 

@@ -144,10 +144,9 @@ impl Default for MfaSettings {
     }
 }
 
-/// A partial update, as sent by `PATCH /settings/mfa`. Raw strings so that every bad value is
-/// reported with its own message.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// A partial update of the settings (from the API or the admin center). Raw strings so that
+/// every bad value is reported with its own message.
+#[derive(Clone, Debug, Default)]
 pub struct MfaSettingsPatch {
     pub allow_app_passwords: Option<bool>,
     pub trusted_ip_ranges: Option<Vec<String>>,

@@ -1,6 +1,5 @@
 //! The sign-in decision (a pure function) and sign-in log records.
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::ids::{TenantId, UserId};
@@ -16,8 +15,7 @@ pub enum Decision {
 }
 
 /// Why MFA was required, as written in the sign-in log.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum MfaRequiredBy {
     None,
     PerUserState,
@@ -34,8 +32,7 @@ impl MfaRequiredBy {
 
 /// Why a sign-in that required MFA was let through without a prompt, as written in the
 /// sign-in log.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum MfaSkip {
     /// The request came from one of the tenant's trusted IP ranges.
     TrustedIp,
@@ -99,13 +96,10 @@ pub fn decide(f: &SignInFacts<'_>) -> Verdict {
 }
 
 /// One sign-in attempt, as written in the sign-in log.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct SignInRecord {
     pub id: uuid::Uuid,
-    #[serde(skip)]
     pub tenant_id: TenantId,
-    #[serde(with = "time::serde::rfc3339")]
     pub time: OffsetDateTime,
     pub user_id: Option<UserId>,
     /// The UPN as typed (lower-cased).

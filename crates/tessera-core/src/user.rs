@@ -1,6 +1,5 @@
 //! Tenants and users.
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::access::Role;
@@ -14,11 +13,9 @@ pub struct Tenant {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct User {
     pub id: UserId,
-    #[serde(skip)]
     pub tenant_id: TenantId,
     pub upn: Upn,
     pub display_name: String,
@@ -26,7 +23,6 @@ pub struct User {
     pub per_user_mfa_state: PerUserMfaState,
     pub methods: Vec<MethodKind>,
     pub roles: Vec<Role>,
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 

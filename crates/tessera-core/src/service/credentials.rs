@@ -328,7 +328,9 @@ where
         let target = self.get_user(actor, user).await?;
         permit.check_target(target.tenant_id, &target.roles, target.upn.as_str())?;
         if patch.account_enabled.is_none() && patch.password.is_none() {
-            return Err(CoreError::Invalid("give accountEnabled and/or password".into()));
+            return Err(CoreError::Invalid(
+                "give a change: enable or disable the account, and/or a new password".into(),
+            ));
         }
         if actor.user_id == target.id && patch.account_enabled == Some(false) {
             return Err(CoreError::Invalid("you cannot disable your own account".into()));

@@ -58,16 +58,12 @@ impl std::fmt::Debug for Started {
 }
 
 /// A session as listed to its user or an admin (never its token).
-#[derive(Clone, Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct SessionView {
     /// A short, non-secret reference to the session.
     pub id: String,
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
     pub last_seen_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     pub stage: &'static str,
     pub source_ip: Option<String>,

@@ -8,6 +8,8 @@ use tessera_core::signin::SignInRecord;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::wire;
+
 /// One CSV cell. A cell that a spreadsheet would read as a formula (starting with `=`, `+`,
 /// `-`, `@`, a tab or a carriage return) gets a leading `'`; cells with a comma, a quote or a
 /// line break are quoted.
@@ -92,7 +94,6 @@ pub(crate) fn signins_csv(items: &[SignInRecord]) -> String {
         ],
     );
     for r in items {
-        let required = serde_json::to_value(r.mfa_required_by).ok().and_then(|v| v.as_str().map(str::to_owned));
         csv_line(
             &mut out,
             &[
@@ -104,7 +105,7 @@ pub(crate) fn signins_csv(items: &[SignInRecord]) -> String {
                 &r.client,
                 r.source_ip.as_deref().unwrap_or_default(),
                 r.user_agent.as_deref().unwrap_or_default(),
-                &required.unwrap_or_default(),
+                r.mfa_required_by.as_str(),
                 r.mfa_method.map(|m| m.as_str()).unwrap_or_default(),
                 &r.id.to_string(),
             ],
@@ -129,8 +130,22 @@ pub(crate) fn download(name: &str, csv: bool, body: Vec<u8>, truncated: bool) ->
     resp
 }
 
-pub(crate) fn json<T: Serialize>(items: &[T]) -> Vec<u8> {
-    serde_json::to_vec_pretty(items).unwrap_or_else(|_| b"[]".to_vec())
+/// A log record, exported as JSON in the shape the API sends it.
+pub(crate) trait Exported: Clone {
+    type Wire: Serialize + From<Self>;
+}
+
+impl Exported for AuditRecord {
+    type Wire = wire::AuditRecord;
+}
+
+impl Exported for SignInRecord {
+    type Wire = wire::SignInRecord;
+}
+
+pub(crate) fn json<T: Exported>(items: &[T]) -> Vec<u8> {
+    let items: Vec<T::Wire> = items.iter().cloned().map(T::Wire::from).collect();
+    serde_json::to_vec_pretty(&items).unwrap_or_else(|_| b"[]".to_vec())
 }
 
 #[cfg(test)]
