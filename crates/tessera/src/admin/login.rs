@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use reqwest::Url;
 use serde::Serialize;
 use serde_json::json;
+use tessera_web::wire;
 
 use super::client::{self, Answer, ApiError};
 use super::config::{self, Credentials};
@@ -14,7 +15,6 @@ use super::logs::format_time;
 use super::output::{self, OutputFormat};
 use super::values::{AccessToken, Password, Upn, printable};
 use super::{Context, GlobalOpts};
-use tessera_web::wire;
 
 /// Environment variable holding the password for `tessera login`.
 pub const PASSWORD_ENV: &str = "TESSERA_PASSWORD";
