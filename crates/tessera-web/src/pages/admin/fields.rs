@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::super::csrf::CsrfField;
+pub(crate) use super::super::enc;
 
 #[derive(Deserialize, Default, Debug, Clone)]
 #[serde(transparent)]
@@ -39,16 +40,6 @@ impl CsrfField for Fields {
     fn csrf(&self) -> &str {
         self.raw("csrf")
     }
-}
-
-/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
-pub(crate) fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `a=1&b=2` from pairs, leaving out empty values unless `keep_empty`.

@@ -157,7 +157,7 @@ async fn audit_page(State(app): State<App>, admin: AdminPage, Query(q): Query<Fi
         let csv = format == "csv";
         return match app.export_audit(&admin.actor, filter).await {
             Ok(e) => {
-                let body = if csv { export::audit_csv(&e.items).into_bytes() } else { export::json(&e.items) };
+                let body = if csv { export::audit_csv(&e.items) } else { export::json(&e.items) };
                 export::download(&format!("tessera-audit-{}", admin.tenant), csv, body, e.truncated)
             }
             Err(e) => admin.refused(e),
@@ -220,7 +220,7 @@ async fn signins_page(State(app): State<App>, admin: AdminPage, Query(q): Query<
         let csv = format == "csv";
         return match app.export_signins(&admin.actor, filter).await {
             Ok(e) => {
-                let body = if csv { export::signins_csv(&e.items).into_bytes() } else { export::json(&e.items) };
+                let body = if csv { export::signins_csv(&e.items) } else { export::json(&e.items) };
                 export::download(&format!("tessera-signins-{}", admin.tenant), csv, body, e.truncated)
             }
             Err(e) => admin.refused(e),
