@@ -42,6 +42,12 @@ impl CsrfField for Fields {
     }
 }
 
+/// A paging cursor is base64url, no longer than the longest the services make (a UPN key of
+/// 254 characters, some 1,360): anything else is dropped rather than echoed into links.
+pub(crate) fn cursor_ok(c: &str) -> bool {
+    c.len() <= 1400 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// `a=1&b=2` from pairs, leaving out empty values unless `keep_empty`.
 pub(crate) fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str, bool)>) -> String {
     pairs
