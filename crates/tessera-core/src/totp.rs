@@ -1,7 +1,9 @@
 //! Time-based one-time passwords (RFC 6238 over RFC 4226): HMAC-SHA-1, 6 digits, 30-second
 //! steps, 160-bit secrets: what authenticator apps expect.
 
+use data_encoding::BASE32_NOPAD;
 use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -111,47 +113,25 @@ fn hotp(secret: &[u8], counter: u64) -> u32 {
     bin % 10u32.pow(DIGITS)
 }
 
-const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
+/// RFC 4648 base32 without padding, as authenticator apps show and take keys.
 pub fn base32_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(5) * 8);
-    let (mut buf, mut bits) = (0u32, 0u32);
-    for &b in data {
-        buf = (buf << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            out.push(B32[((buf >> (bits - 5)) & 31) as usize] as char);
-            bits -= 5;
-        }
-    }
-    if bits > 0 {
-        out.push(B32[((buf << (5 - bits)) & 31) as usize] as char);
-    }
-    out
+    BASE32_NOPAD.encode(data)
 }
 
+/// Decodes a key as typed: case, spaces and padding do not matter.
 pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
-    let (mut buf, mut bits, mut out) = (0u32, 0u32, Vec::new());
-    for c in s.chars().filter(|c| !c.is_whitespace() && *c != '=') {
-        let v = B32.iter().position(|&x| x == c.to_ascii_uppercase() as u8)? as u32;
-        buf = (buf << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            out.push((buf >> (bits - 8)) as u8);
-            bits -= 8;
-        }
-    }
-    Some(out)
+    let canonical: String =
+        s.chars().filter(|c| !c.is_whitespace() && *c != '=').map(|c| c.to_ascii_uppercase()).collect();
+    BASE32_NOPAD.decode(canonical.as_bytes()).ok()
 }
+
+/// What an otpauth label or query value keeps as it is: the RFC 3986 unreserved characters,
+/// and `@` so that the account reads as typed in the app.
+const OTPAUTH_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'@');
 
 /// Percent-encodes for an otpauth label or query value.
 fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(s, OTPAUTH_KEEP).to_string()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::{AuditDraft, LogFilter, RequestCtx, SessionView, Tessera, new_correlation_id};
 use crate::access::{Action, Actor, TargetKind, authorize};
 use crate::admin_ports::{AdminStore, AppPasswordInfo};
-use crate::audit::{AuditQuery, AuditRecord};
+use crate::audit::{AuditQuery, AuditRecord, Page};
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::error::CoreError;
 use crate::ids::UserRef;
@@ -204,39 +204,34 @@ where
     /// The whole filtered audit log (newest first) for an export, up to [`MAX_EXPORT`]
     /// records; `filter.limit` and `filter.cursor` are ignored.
     pub async fn export_audit(&self, actor: &Actor, filter: LogFilter) -> Result<Export<AuditRecord>, CoreError> {
-        let mut out = Export { items: Vec::new(), truncated: false };
-        let mut filter = LogFilter { limit: Some(EXPORT_PAGE), cursor: None, ..filter };
-        loop {
-            let page = self.audit_log(actor, filter.clone()).await?;
-            out.items.extend(page.items);
-            match page.next {
-                Some(_) if out.items.len() >= MAX_EXPORT => {
-                    out.truncated = true;
-                    out.items.truncate(MAX_EXPORT);
-                    return Ok(out);
-                }
-                Some(next) => filter.cursor = Some(next),
-                None => return Ok(out),
-            }
-        }
+        export_all(filter, |f| self.audit_log(actor, f)).await
     }
 
     /// As [`Tessera::export_audit`], for the sign-in log.
     pub async fn export_signins(&self, actor: &Actor, filter: LogFilter) -> Result<Export<SignInRecord>, CoreError> {
-        let mut out = Export { items: Vec::new(), truncated: false };
-        let mut filter = LogFilter { limit: Some(EXPORT_PAGE), cursor: None, ..filter };
-        loop {
-            let page = self.signin_log(actor, filter.clone()).await?;
-            out.items.extend(page.items);
-            match page.next {
-                Some(_) if out.items.len() >= MAX_EXPORT => {
-                    out.truncated = true;
-                    out.items.truncate(MAX_EXPORT);
-                    return Ok(out);
-                }
-                Some(next) => filter.cursor = Some(next),
-                None => return Ok(out),
+        export_all(filter, |f| self.signin_log(actor, f)).await
+    }
+}
+
+/// Reads a log page after page through `read`, up to [`MAX_EXPORT`] records.
+async fn export_all<T, F, Fut>(filter: LogFilter, mut read: F) -> Result<Export<T>, CoreError>
+where
+    F: FnMut(LogFilter) -> Fut,
+    Fut: Future<Output = Result<Page<T>, CoreError>>,
+{
+    let mut out = Export { items: Vec::new(), truncated: false };
+    let mut filter = LogFilter { limit: Some(EXPORT_PAGE), cursor: None, ..filter };
+    loop {
+        let page = read(filter.clone()).await?;
+        out.items.extend(page.items);
+        match page.next {
+            Some(_) if out.items.len() >= MAX_EXPORT => {
+                out.truncated = true;
+                out.items.truncate(MAX_EXPORT);
+                return Ok(out);
             }
+            Some(next) => filter.cursor = Some(next),
+            None => return Ok(out),
         }
     }
 }

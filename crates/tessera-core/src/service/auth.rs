@@ -1,9 +1,8 @@
 //! Creating a tenant, issuing API tokens and authenticating requests with them.
 
-use base64::Engine;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::signin::{random_token, sha256_b64};
 use super::{RequestCtx, Tessera, new_correlation_id};
 use crate::access::{Actor, Role};
 use crate::audit::AuditRecord;
@@ -23,16 +22,6 @@ impl std::fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "IssuedToken(***, expires_in={})", self.expires_in)
     }
-}
-
-pub(crate) fn token_hash(token: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
-}
-
-fn random_token() -> Result<String, CoreError> {
-    let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf).map_err(|e| CoreError::Internal(format!("randomness: {e}")))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
 }
 
 impl<S: Store> Tessera<S> {
@@ -111,10 +100,10 @@ impl<S: Store> Tessera<S> {
 
     /// Issues a bearer token for `user`, stored only as its hash.
     pub(crate) async fn create_api_token(&self, user: &User) -> Result<IssuedToken, CoreError> {
-        let access_token = random_token()?;
+        let access_token = random_token(32)?;
         let now = self.now();
         let token = ApiToken {
-            token_hash: token_hash(&access_token),
+            token_hash: sha256_b64(access_token.as_bytes()),
             tenant_id: user.tenant_id,
             user_id: user.id,
             created_at: now,
@@ -129,7 +118,7 @@ impl<S: Store> Tessera<S> {
     /// Authenticates a bearer token for a request on tenant `slug`. A token of another tenant
     /// is refused.
     pub async fn authenticate(&self, slug: &str, bearer: &str, ctx: &RequestCtx) -> Result<Actor, CoreError> {
-        let token = self.store.api_token(&token_hash(bearer)).await?.ok_or(CoreError::Unauthorized)?;
+        let token = self.store.api_token(&sha256_b64(bearer.as_bytes())).await?.ok_or(CoreError::Unauthorized)?;
         if token.expires_at <= self.now() {
             return Err(CoreError::Unauthorized);
         }

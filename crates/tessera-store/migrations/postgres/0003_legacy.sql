@@ -1,7 +1,7 @@
 -- App passwords, remembered devices, legacy (LDAP) sign-ins (PostgreSQL).
 -- Keep in step with ../sqlite/0003_legacy.sql.
 
--- App passwords are found by their hash (a keyed SHA-256 of a 100-bit random secret).
+-- App passwords are found by their hash (an unkeyed SHA-256 of a 90-bit random secret).
 CREATE INDEX app_passwords_by_hash ON app_passwords (password_hash);
 
 -- A browser that answered MFA and ticked "Don't ask again": only the token's hash is kept.

@@ -75,6 +75,68 @@ fn expired(tenant: &str) -> Response {
     views::message(StatusCode::FORBIDDEN, tenant, views::Msg::FormExpired)
 }
 
+/// Who posts a form, and the token their form must carry.
+trait Poster: Sized {
+    /// Read from the request's head; `tenant` is the one of its path.
+    fn from_parts(parts: &mut Parts, app: &App, tenant: &str) -> impl Future<Output = Result<Self, Response>> + Send;
+    fn token(&self) -> &str;
+}
+
+/// The checks of every form post, before any service is called: the `Origin`, the poster, a
+/// form body, and the poster's token in the form.
+async fn checked<P: Poster, T: DeserializeOwned + CsrfField + Send>(
+    req: Request,
+    app: &App,
+) -> Result<(P, T), Response> {
+    let (mut parts, body) = req.into_parts();
+    let Tenant(tenant) = Tenant::from_request_parts(&mut parts, app).await?;
+    if !same_origin(&parts) {
+        return Err(expired(&tenant));
+    }
+    let poster = P::from_parts(&mut parts, app, &tenant).await?;
+    // A body that is not a form (another content type) did not come from our page.
+    let Form(form) =
+        Form::<T>::from_request(Request::from_parts(parts, body), app).await.map_err(|_| expired(&tenant))?;
+    if !tokens_match(form.csrf(), poster.token()) {
+        return Err(expired(&tenant));
+    }
+    Ok((poster, form))
+}
+
+/// Before sign-in: whoever holds the double-submit cookie.
+struct PreSession {
+    tenant: String,
+    cookie: String,
+}
+
+impl Poster for PreSession {
+    async fn from_parts(parts: &mut Parts, _: &App, tenant: &str) -> Result<Self, Response> {
+        let cookie = cookies::get(&parts.headers, cookies::CSRF).unwrap_or_default();
+        Ok(Self { tenant: tenant.to_owned(), cookie })
+    }
+    fn token(&self) -> &str {
+        &self.cookie
+    }
+}
+
+impl Poster for PageSession {
+    async fn from_parts(parts: &mut Parts, app: &App, _: &str) -> Result<Self, Response> {
+        PageSession::from_request_parts(parts, app).await
+    }
+    fn token(&self) -> &str {
+        &self.session.csrf
+    }
+}
+
+impl Poster for AdminPage {
+    async fn from_parts(parts: &mut Parts, app: &App, _: &str) -> Result<Self, Response> {
+        AdminPage::from_request_parts(parts, app).await
+    }
+    fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// A form posted before sign-in, checked against the double-submit cookie and the `Origin`.
 pub(crate) struct PreSessionForm<T> {
     pub tenant: String,
@@ -85,18 +147,7 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<App> for PreSessionForm
     type Rejection = Response;
 
     async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let Tenant(tenant) = Tenant::from_request_parts(&mut parts, app).await?;
-        if !same_origin(&parts) {
-            return Err(expired(&tenant));
-        }
-        let cookie = cookies::get(&parts.headers, cookies::CSRF).unwrap_or_default();
-        // A body that is not a form (another content type) did not come from our page.
-        let Form(form) =
-            Form::<T>::from_request(Request::from_parts(parts, body), app).await.map_err(|_| expired(&tenant))?;
-        if !tokens_match(form.csrf(), &cookie) {
-            return Err(expired(&tenant));
-        }
+        let (PreSession { tenant, .. }, form) = checked(req, app).await?;
         Ok(Self { tenant, form })
     }
 }
@@ -112,17 +163,7 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<App> for SessionForm<T>
     type Rejection = Response;
 
     async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let Tenant(tenant) = Tenant::from_request_parts(&mut parts, app).await?;
-        if !same_origin(&parts) {
-            return Err(expired(&tenant));
-        }
-        let session = PageSession::from_request_parts(&mut parts, app).await?;
-        let Form(form) =
-            Form::<T>::from_request(Request::from_parts(parts, body), app).await.map_err(|_| expired(&tenant))?;
-        if !tokens_match(form.csrf(), &session.session.csrf) {
-            return Err(expired(&tenant));
-        }
+        let (session, form) = checked(req, app).await?;
         Ok(Self { session, form })
     }
 }
@@ -139,17 +180,7 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<App> for AdminForm<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let Tenant(tenant) = Tenant::from_request_parts(&mut parts, app).await?;
-        if !same_origin(&parts) {
-            return Err(expired(&tenant));
-        }
-        let admin = AdminPage::from_request_parts(&mut parts, app).await?;
-        let Form(form) =
-            Form::<T>::from_request(Request::from_parts(parts, body), app).await.map_err(|_| expired(&tenant))?;
-        if !tokens_match(form.csrf(), &admin.csrf) {
-            return Err(expired(&tenant));
-        }
+        let (admin, form) = checked(req, app).await?;
         Ok(Self { admin, form })
     }
 }

@@ -27,6 +27,7 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tessera_core::CoreError;
 use tessera_core::ids::TenantSlug;
 
@@ -140,14 +141,20 @@ pub(crate) fn return_query(ret: Option<&str>) -> String {
     safe_return(ret).map(|r| format!("?return={}", pct_encode(&r))).unwrap_or_default()
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters and `/` stay).
+/// What a query value keeps as it is: the RFC 3986 unreserved characters.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// A `return` path keeps its `/` as well, so that the link stays readable.
+const RETURN_PATH: &AsciiSet = &UNRESERVED.remove(b'/');
+
+/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
+pub(crate) fn enc(s: &str) -> String {
+    utf8_percent_encode(s, UNRESERVED).to_string()
+}
+
+/// Percent-encodes a `return` path as a query value.
 fn pct_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(s, RETURN_PATH).to_string()
 }
 
 /// An unexpected error: the cause goes to the log, the user gets a plain apology.

@@ -11,8 +11,11 @@
 use std::fmt;
 use std::path::Path;
 
+use tessera_core::ids::Upn;
+use tessera_core::mfa::PerUserMfaState;
+
 use super::error::CliError;
-use super::values::{MfaState, Password, Upn, printable};
+use super::values::{Password, printable};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// How many bad rows one error message lists before summarising the rest.
@@ -33,7 +36,7 @@ pub struct MfaRow {
     pub line: u64,
     pub upn: Upn,
     /// `None` when the status column is not used (see [`StatusColumn::Ignored`]).
-    pub state: Option<MfaState>,
+    pub state: Option<PerUserMfaState>,
 }
 
 /// Whether a bulk MFA file's `MFA Status` column is read.
@@ -110,7 +113,7 @@ pub fn parse_import(data: &[u8]) -> Result<Vec<ImportRow>, CsvError> {
     let mut first_line_of = std::collections::HashMap::new();
     records.for_each(&mut errors, |line, record| {
         let row = import_row(line, record, upn_col, name_col, password_col)?;
-        if let Some(first) = first_line_of.insert(row.upn.folded(), line) {
+        if let Some(first) = first_line_of.insert(row.upn.key(), line) {
             return Err(format!("duplicate upn '{}' (first on line {first})", row.upn));
         }
         rows.push(row);
@@ -160,13 +163,13 @@ pub fn parse_mfa(data: &[u8], status: StatusColumn) -> Result<Vec<MfaRow>, CsvEr
     finish(rows, errors)
 }
 
-fn state_cell(record: &csv::StringRecord, col: usize) -> Result<MfaState, String> {
+fn state_cell(record: &csv::StringRecord, col: usize) -> Result<PerUserMfaState, String> {
     let text = cell(record, col).trim();
     if text.is_empty() {
         return Err("missing MFA Status".into());
     }
-    MfaState::parse(text)
-        .ok_or_else(|| format!("unknown MFA Status '{}' (expected Enabled, Enforced or Disabled)", printable(text)))
+    PerUserMfaState::parse(text)
+        .map_err(|_| format!("unknown MFA Status '{}' (expected Enabled, Enforced or Disabled)", printable(text)))
 }
 
 fn upn_cell(record: &csv::StringRecord, col: usize, column: &str) -> Result<Upn, String> {
@@ -174,7 +177,7 @@ fn upn_cell(record: &csv::StringRecord, col: usize, column: &str) -> Result<Upn,
     if text.is_empty() {
         return Err(format!("missing {column}"));
     }
-    Upn::parse(text).map_err(|e| format!("{column} '{}' is not a valid UPN: it {e}", printable(text)))
+    Upn::parse(text).map_err(|e| format!("{column} {e}"))
 }
 
 fn cell(record: &csv::StringRecord, col: usize) -> &str {
@@ -342,9 +345,9 @@ mod tests {
         let rows = parse_mfa(data, StatusColumn::Required).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].upn.as_str(), "alice@contoso.com");
-        assert_eq!(rows[0].state, Some(MfaState::Enabled));
+        assert_eq!(rows[0].state, Some(PerUserMfaState::Enabled));
         assert_eq!(rows[0].line, 2);
-        assert_eq!(rows[1].state, Some(MfaState::Enforced));
+        assert_eq!(rows[1].state, Some(PerUserMfaState::Enforced));
         assert_eq!(rows[1].line, 3);
     }
 
@@ -354,7 +357,7 @@ mod tests {
                     Alice,DISABLED,alice@contoso.com,IT\n";
         let rows = mfa(text).unwrap();
         assert_eq!(rows[0].upn.as_str(), "alice@contoso.com");
-        assert_eq!(rows[0].state, Some(MfaState::Disabled));
+        assert_eq!(rows[0].state, Some(PerUserMfaState::Disabled));
     }
 
     #[test]

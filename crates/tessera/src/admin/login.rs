@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use reqwest::Url;
 use serde::Serialize;
 use serde_json::json;
+use tessera_core::ids::Upn;
 use tessera_web::wire;
 
 use super::client::{self, Answer, ApiError};
@@ -13,7 +14,7 @@ use super::config::{self, Credentials};
 use super::error::CliError;
 use super::logs::format_time;
 use super::output::{self, OutputFormat};
-use super::values::{AccessToken, Password, Upn, printable};
+use super::values::{AccessToken, Password};
 use super::{Context, GlobalOpts};
 
 /// Environment variable holding the password for `tessera login`.
@@ -52,8 +53,7 @@ pub async fn login(args: LoginArgs, global: &GlobalOpts, ctx: &Context) -> Resul
         .as_deref()
         .ok_or_else(|| CliError::usage("`tessera login` needs --server URL (or TESSERA_SERVER)"))?;
     let server = client::parse_server(server_text)?;
-    let upn = Upn::parse(args.upn.trim())
-        .map_err(|e| CliError::bad_input(format!("--upn '{}' is not a valid UPN: it {e}", printable(&args.upn))))?;
+    let upn = Upn::parse(args.upn.trim()).map_err(|e| CliError::bad_input(format!("--upn {e}")))?;
     let tenant = args.tenant.trim();
     if tenant.is_empty() {
         return Err(CliError::bad_input("--tenant must not be empty"));

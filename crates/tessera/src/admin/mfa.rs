@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::Value;
+use tessera_core::mfa::PerUserMfaState;
 
 use super::Context;
 use super::bulk::{self, BulkRequest};
@@ -11,7 +12,6 @@ use super::csv_input::{self, MfaRow, StatusColumn};
 use super::error::{CliError, exit_codes_text};
 use super::output::{self, OutputFormat, Table};
 use super::users::{is_per_user, methods_text, parse_user_args, per_user_outcome, user_from_json};
-use super::values::MfaState;
 
 const STATE_HELP: &str = concat!(
     "\
@@ -151,7 +151,7 @@ struct BulkBody {
 #[serde(rename_all = "camelCase")]
 struct StateItem {
     user: String,
-    per_user_mfa_state: MfaState,
+    per_user_mfa_state: PerUserMfaState,
 }
 
 /// Resolved targets: who, and the CSV line of each when they came from a file.

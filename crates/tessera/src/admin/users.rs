@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tessera_core::ids::{Upn, UserRef};
+use tessera_core::mfa::PerUserMfaState;
 use tessera_web::wire::User;
 
 use super::Context;
@@ -16,7 +18,7 @@ use super::login::read_password_file;
 use super::output::{self, OutputFormat, Table};
 use super::paging::{self, PageArgs};
 use super::sessions;
-use super::values::{MfaState, Password, Upn, UserRef, printable};
+use super::values::{Password, printable, state_arg};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum UsersCommand {
@@ -102,8 +104,8 @@ whose results are in the order of the file's rows.
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
     /// Only users in this per-user MFA state.
-    #[arg(long, value_enum)]
-    pub state: Option<MfaState>,
+    #[arg(long, value_parser = state_arg())]
+    pub state: Option<PerUserMfaState>,
     /// Only users whose UPN starts with this prefix.
     #[arg(long, value_name = "PREFIX")]
     pub search: Option<String>,
@@ -254,8 +256,7 @@ struct NewUser<'a> {
 }
 
 async fn add(args: AddArgs, ctx: &Context) -> Result<(), CliError> {
-    let upn = Upn::parse(args.upn.trim())
-        .map_err(|e| CliError::bad_input(format!("'{}' is not a valid UPN: it {e}", printable(&args.upn))))?;
+    let upn = Upn::parse(args.upn.trim()).map_err(|e| CliError::bad_input(e.to_string()))?;
     let display_name = args.display_name.trim();
     if display_name.is_empty() {
         return Err(CliError::bad_input("--display-name must not be empty"));
@@ -365,9 +366,10 @@ pub fn per_user_outcome(failed: &[(&str, CliError)], total: usize, verb: &str) -
     }
 }
 
-/// Parses positional user arguments (UPNs or ids); every bad one is named.
-pub fn parse_user_args(args: &[String]) -> Result<Vec<UserRef>, CliError> {
-    let (good, bad): (Vec<_>, Vec<_>) = args.iter().map(|a| UserRef::parse(a)).partition(Result::is_ok);
+/// Parses positional user arguments (UPNs or ids) as the API takes them; every bad one is named.
+pub fn parse_user_args(args: &[String]) -> Result<Vec<String>, CliError> {
+    let checked = |a: &String| UserRef::parse(a).map(|_| a.trim().to_owned()).map_err(|e| e.to_string());
+    let (good, bad): (Vec<_>, Vec<_>) = args.iter().map(checked).partition(Result::is_ok);
     if bad.is_empty() {
         return Ok(good.into_iter().filter_map(Result::ok).collect());
     }

@@ -1,5 +1,7 @@
 //! Log exports: CSV (safe to open in a spreadsheet) and JSON, as a download.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -10,18 +12,24 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::wire;
 
-/// One CSV cell. A cell that a spreadsheet would read as a formula (starting with `=`, `+`,
-/// `-`, `@`, a tab or a carriage return) gets a leading `'`; cells with a comma, a quote or a
-/// line break are quoted.
-pub(crate) fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+/// What a spreadsheet would read as a formula (a cell starting with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return) gets a leading `'`.
+fn defused(s: &str) -> Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { Cow::Owned(format!("'{s}")) } else { Cow::Borrowed(s) }
 }
 
-fn csv_line(out: &mut String, cells: &[&str]) {
-    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-    out.push_str(&line.join(","));
-    out.push_str("\r\n");
+/// A CSV file of `header` and `rows`: CRLF line ends, cells quoted only when they hold a comma,
+/// a quote or a line break, formulas defused.
+fn csv<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [String; N]>) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let written = std::iter::once(header.map(str::to_owned))
+        .chain(rows)
+        .try_for_each(|r| w.write_record(r.iter().map(|c| defused(c).into_owned())));
+    // Into memory, writing fails only when memory runs out.
+    if written.is_err() {
+        return Vec::new();
+    }
+    w.into_inner().unwrap_or_default()
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -32,86 +40,76 @@ fn json_text(v: Option<&serde_json::Value>) -> String {
     v.map(serde_json::Value::to_string).unwrap_or_default()
 }
 
-pub(crate) fn audit_csv(items: &[AuditRecord]) -> String {
-    let mut out = String::new();
-    csv_line(
-        &mut out,
-        &[
-            "time",
-            "actor",
-            "actorId",
-            "sourceIp",
-            "action",
-            "target",
-            "targetId",
-            "before",
-            "after",
-            "correlationId",
-            "id",
-        ],
-    );
-    for r in items {
-        let (actor_id, target_id) = (
-            r.actor_id.map(|i| i.to_string()).unwrap_or_default(),
-            r.target_id.map(|i| i.to_string()).unwrap_or_default(),
-        );
-        csv_line(
-            &mut out,
-            &[
-                &rfc3339(r.time),
-                &r.actor_upn,
-                &actor_id,
-                r.source_ip.as_deref().unwrap_or_default(),
-                &r.action,
-                r.target_upn.as_deref().unwrap_or_default(),
-                &target_id,
-                &json_text(r.before.as_ref()),
-                &json_text(r.after.as_ref()),
-                &r.correlation_id.to_string(),
-                &r.id.to_string(),
-            ],
-        );
-    }
-    out
+fn or_empty(v: Option<impl ToString>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-pub(crate) fn signins_csv(items: &[SignInRecord]) -> String {
-    let mut out = String::new();
-    csv_line(
-        &mut out,
-        &[
-            "time",
-            "user",
-            "userId",
-            "result",
-            "failureReason",
-            "client",
-            "sourceIp",
-            "userAgent",
-            "mfaRequiredBy",
-            "mfaMethod",
-            "id",
-        ],
-    );
-    for r in items {
-        csv_line(
-            &mut out,
-            &[
-                &rfc3339(r.time),
-                &r.upn,
-                &r.user_id.map(|i| i.to_string()).unwrap_or_default(),
-                &r.result,
-                r.failure_reason.as_deref().unwrap_or_default(),
-                &r.client,
-                r.source_ip.as_deref().unwrap_or_default(),
-                r.user_agent.as_deref().unwrap_or_default(),
-                r.mfa_required_by.as_str(),
-                r.mfa_method.map(|m| m.as_str()).unwrap_or_default(),
-                &r.id.to_string(),
-            ],
-        );
-    }
-    out
+pub(crate) fn audit_csv(items: &[AuditRecord]) -> Vec<u8> {
+    let header = [
+        "time",
+        "actor",
+        "actorId",
+        "sourceIp",
+        "action",
+        "target",
+        "targetId",
+        "before",
+        "after",
+        "correlationId",
+        "id",
+    ];
+    csv(
+        header,
+        items.iter().map(|r| {
+            [
+                rfc3339(r.time),
+                r.actor_upn.clone(),
+                or_empty(r.actor_id),
+                or_empty(r.source_ip.as_ref()),
+                r.action.clone(),
+                or_empty(r.target_upn.as_ref()),
+                or_empty(r.target_id),
+                json_text(r.before.as_ref()),
+                json_text(r.after.as_ref()),
+                r.correlation_id.to_string(),
+                r.id.to_string(),
+            ]
+        }),
+    )
+}
+
+pub(crate) fn signins_csv(items: &[SignInRecord]) -> Vec<u8> {
+    let header = [
+        "time",
+        "user",
+        "userId",
+        "result",
+        "failureReason",
+        "client",
+        "sourceIp",
+        "userAgent",
+        "mfaRequiredBy",
+        "mfaMethod",
+        "id",
+    ];
+    csv(
+        header,
+        items.iter().map(|r| {
+            [
+                rfc3339(r.time),
+                r.upn.clone(),
+                or_empty(r.user_id),
+                r.result.clone(),
+                or_empty(r.failure_reason.as_ref()),
+                r.client.clone(),
+                or_empty(r.source_ip.as_ref()),
+                or_empty(r.user_agent.as_ref()),
+                r.mfa_required_by.as_str().to_owned(),
+                or_empty(r.mfa_method.map(|m| m.as_str())),
+                r.id.to_string(),
+            ]
+        }),
+    )
 }
 
 /// A download named `name` (`.csv` or `.json` added).
@@ -151,6 +149,12 @@ pub(crate) fn json<T: Exported>(items: &[T]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One cell as it stands in a line of the file.
+    fn csv_cell(s: &str) -> String {
+        let file = String::from_utf8(csv(["x", "y"], [[s.to_owned(), "z".to_owned()]])).unwrap();
+        file.strip_prefix("x,y\r\n").and_then(|l| l.strip_suffix(",z\r\n")).unwrap().to_owned()
+    }
 
     #[test]
     fn formulas_are_defused_and_quotes_escaped() {

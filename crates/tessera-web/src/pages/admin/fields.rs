@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::super::csrf::CsrfField;
+pub(crate) use super::super::enc;
 
 #[derive(Deserialize, Default, Debug, Clone)]
 #[serde(transparent)]
@@ -41,14 +42,10 @@ impl CsrfField for Fields {
     }
 }
 
-/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
-pub(crate) fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// A paging cursor is base64url, no longer than the longest the services make (a UPN key of
+/// 254 characters, some 1,360): anything else is dropped rather than echoed into links.
+pub(crate) fn cursor_ok(c: &str) -> bool {
+    c.len() <= 1400 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `a=1&b=2` from pairs, leaving out empty values unless `keep_empty`.

@@ -7,22 +7,28 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use tessera_core::service::LogFilter;
+use tessera_core::CoreError;
+use tessera_core::access::Actor;
+use tessera_core::audit::{AuditRecord, Page};
+use tessera_core::service::{Export, LogFilter};
+use tessera_core::signin::SignInRecord;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
 use super::super::views::page;
 use super::export;
-use super::fields::{Fields, query_string};
-use super::views::{AuditPage, AuditRow, Pager, SignInRow, SignInsPage};
+use super::fields::{Fields, cursor_ok, query_string};
+use super::views::{AuditPage, AuditRow, Chrome, LogFrame, Pager, SignInRow, SignInsPage};
 use super::{AdminPage, Section, admin_url};
 use crate::App;
 
 const LOG_PAGE: u32 = 50;
 
 pub(super) fn router() -> Router<App> {
-    Router::new().route("/admin/{tenant}/audit", get(audit_page)).route("/admin/{tenant}/signins", get(signins_page))
+    Router::new()
+        .route("/admin/{tenant}/audit", get(log_page::<Audit>))
+        .route("/admin/{tenant}/signins", get(log_page::<SignIns>))
 }
 
 /// A time as a `datetime-local` field sends it (`2026-01-31T12:00`, seconds optional), a
@@ -66,11 +72,6 @@ fn time_field(v: Option<&str>) -> TimeField {
             },
         },
     }
-}
-
-/// A cursor is base64url; anything else is dropped.
-fn cursor_ok(c: &str) -> bool {
-    c.len() <= 200 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The cursor of the page shown and the stack of the pages before (see `selection.rs`), in
@@ -130,129 +131,156 @@ fn text(q: &Fields, name: &str) -> String {
     q.get(name).unwrap_or_default().chars().take(254).collect()
 }
 
-/// `GET /admin/{tenant}/audit?since=&until=&actor=&target=&action=&cursor=&prev=[&format=csv|json]`.
-async fn audit_page(State(app): State<App>, admin: AdminPage, Query(q): Query<Fields>) -> Response {
-    let (since, until) = (time_field(q.get("since")), time_field(q.get("until")));
-    let (actor, target, action) = (text(&q, "actor"), text(&q, "target"), text(&q, "action"));
-    let filter_q = query_string([
-        ("since", since.value.as_str(), false),
-        ("until", until.value.as_str(), false),
-        ("actor", actor.as_str(), false),
-        ("target", target.as_str(), false),
-        ("action", action.as_str(), false),
-    ]);
-    let paging = Paging::from(&q);
-    let bad_input = since.error.is_some() || until.error.is_some();
-    let filter = LogFilter {
-        since: since.time,
-        until: until.time,
-        actor: Some(actor.clone()),
-        target: Some(target.clone()),
-        action: Some(action.clone()),
-        limit: Some(LOG_PAGE),
-        cursor: paging.cursor.clone(),
-    };
-    let base = admin_url(&admin.tenant, "/audit");
-    if let Some(format) = q.get("format").filter(|_| !bad_input) {
-        let csv = format == "csv";
-        return match app.export_audit(&admin.actor, filter).await {
-            Ok(e) => {
-                let body = if csv { export::audit_csv(&e.items).into_bytes() } else { export::json(&e.items) };
-                export::download(&format!("tessera-audit-{}", admin.tenant), csv, body, e.truncated)
-            }
-            Err(e) => admin.refused(e),
-        };
-    }
-    let (rows, next) = if bad_input {
-        // The service is still asked, with no filter, so a role without the logs is refused.
-        match app.audit_log(&admin.actor, LogFilter { limit: Some(1), ..Default::default() }).await {
-            Ok(_) => (Vec::new(), None),
-            Err(e) => return admin.refused(e),
-        }
-    } else {
-        match app.audit_log(&admin.actor, filter).await {
-            Ok(p) => (p.items.iter().map(AuditRow::from).collect(), p.next),
-            Err(e) => return admin.refused(e),
-        }
-    };
-    let exp = |f: &str| export_href(&base, &filter_q, f);
-    let p = AuditPage {
-        tenant: admin.tenant.clone(),
-        chrome: admin.chrome(Section::Audit),
-        pager: paging.pager(&base, &filter_q, next.as_deref()),
-        csv_href: exp("csv"),
-        json_href: exp("json"),
-        since: since.value,
-        until: until.value,
-        since_error: since.error,
-        until_error: until.error,
-        actor,
-        target,
-        action,
-        rows,
-    };
-    page(if bad_input { StatusCode::BAD_REQUEST } else { StatusCode::OK }, &p)
+/// Which part of the service's [`LogFilter`] a text filter of a page sets.
+#[derive(Clone, Copy)]
+enum Sets {
+    Actor,
+    Target,
+    Action,
 }
 
-/// `GET /admin/{tenant}/signins?since=&until=&user=&result=&cursor=&prev=[&format=csv|json]`.
-async fn signins_page(State(app): State<App>, admin: AdminPage, Query(q): Query<Fields>) -> Response {
+/// What the audit log and the sign-in log do differently; [`log_page`] does the rest.
+trait Log {
+    type Record: export::Exported;
+    /// The page's path under the tenant's admin center, and the name of its exports.
+    const PATH: &'static str;
+    const EXPORT_NAME: &'static str;
+    const SECTION: Section;
+    /// The page's text filters (after the times): the query field, and what it sets.
+    const TEXT: &'static [(&'static str, Sets)];
+
+    fn read(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Page<Self::Record>>> + Send;
+    fn export(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Export<Self::Record>>> + Send;
+    fn csv(items: &[Self::Record]) -> Vec<u8>;
+    /// The page, given what both logs show and the values of [`Log::TEXT`], in order.
+    fn render(frame: LogPageFrame, text: Vec<String>, items: &[Self::Record]) -> Response;
+}
+
+type CoreResult<T> = Result<T, CoreError>;
+
+/// What [`Log::render`] gets besides the rows.
+struct LogPageFrame {
+    status: StatusCode,
+    tenant: String,
+    chrome: Chrome,
+    pager: Pager,
+    log: LogFrame,
+}
+
+struct Audit;
+
+impl Log for Audit {
+    type Record = AuditRecord;
+    const PATH: &'static str = "/audit";
+    const EXPORT_NAME: &'static str = "audit";
+    const SECTION: Section = Section::Audit;
+    const TEXT: &'static [(&'static str, Sets)] =
+        &[("actor", Sets::Actor), ("target", Sets::Target), ("action", Sets::Action)];
+
+    fn read(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Page<AuditRecord>>> + Send {
+        app.audit_log(actor, f)
+    }
+    fn export(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Export<AuditRecord>>> + Send {
+        app.export_audit(actor, f)
+    }
+    fn csv(items: &[AuditRecord]) -> Vec<u8> {
+        export::audit_csv(items)
+    }
+    fn render(frame: LogPageFrame, text: Vec<String>, items: &[AuditRecord]) -> Response {
+        let [actor, target, action] = text.try_into().unwrap_or_default();
+        let rows = items.iter().map(AuditRow::from).collect();
+        let LogPageFrame { status, tenant, chrome, pager, log } = frame;
+        page(status, &AuditPage { tenant, chrome, pager, log, actor, target, action, rows })
+    }
+}
+
+struct SignIns;
+
+impl Log for SignIns {
+    type Record = SignInRecord;
+    const PATH: &'static str = "/signins";
+    const EXPORT_NAME: &'static str = "signins";
+    const SECTION: Section = Section::SignIns;
+    const TEXT: &'static [(&'static str, Sets)] = &[("user", Sets::Actor), ("result", Sets::Action)];
+
+    fn read(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Page<SignInRecord>>> + Send {
+        app.signin_log(actor, f)
+    }
+    fn export(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Export<SignInRecord>>> + Send {
+        app.export_signins(actor, f)
+    }
+    fn csv(items: &[SignInRecord]) -> Vec<u8> {
+        export::signins_csv(items)
+    }
+    fn render(frame: LogPageFrame, text: Vec<String>, items: &[SignInRecord]) -> Response {
+        let [user, result] = text.try_into().unwrap_or_default();
+        let rows = items.iter().map(SignInRow::from).collect();
+        let LogPageFrame { status, tenant, chrome, pager, log } = frame;
+        page(status, &SignInsPage { tenant, chrome, pager, log, user, result, rows })
+    }
+}
+
+/// `GET /admin/{tenant}/audit?since=&until=&actor=&target=&action=&cursor=&prev=[&format=csv|json]`
+/// and `GET /admin/{tenant}/signins?since=&until=&user=&result=&cursor=&prev=[&format=csv|json]`.
+async fn log_page<L: Log>(State(app): State<App>, admin: AdminPage, Query(q): Query<Fields>) -> Response {
     let (since, until) = (time_field(q.get("since")), time_field(q.get("until")));
-    let (user, result) = (text(&q, "user"), text(&q, "result"));
-    let filter_q = query_string([
-        ("since", since.value.as_str(), false),
-        ("until", until.value.as_str(), false),
-        ("user", user.as_str(), false),
-        ("result", result.as_str(), false),
-    ]);
+    let text: Vec<String> = L::TEXT.iter().map(|(name, _)| text(&q, name)).collect();
+    let times = [("since", since.value.as_str(), false), ("until", until.value.as_str(), false)];
+    let filter_q =
+        query_string(times.into_iter().chain(L::TEXT.iter().zip(&text).map(|((n, _), v)| (*n, v.as_str(), false))));
     let paging = Paging::from(&q);
     let bad_input = since.error.is_some() || until.error.is_some();
-    let filter = LogFilter {
+    let mut filter = LogFilter {
         since: since.time,
         until: until.time,
-        actor: Some(user.clone()),
-        target: None,
-        action: Some(result.clone()),
         limit: Some(LOG_PAGE),
         cursor: paging.cursor.clone(),
+        ..Default::default()
     };
-    let base = admin_url(&admin.tenant, "/signins");
+    for ((_, sets), v) in L::TEXT.iter().zip(&text) {
+        let slot = match sets {
+            Sets::Actor => &mut filter.actor,
+            Sets::Target => &mut filter.target,
+            Sets::Action => &mut filter.action,
+        };
+        *slot = Some(v.clone());
+    }
+    let base = admin_url(&admin.tenant, L::PATH);
     if let Some(format) = q.get("format").filter(|_| !bad_input) {
         let csv = format == "csv";
-        return match app.export_signins(&admin.actor, filter).await {
+        return match L::export(&app, &admin.actor, filter).await {
             Ok(e) => {
-                let body = if csv { export::signins_csv(&e.items).into_bytes() } else { export::json(&e.items) };
-                export::download(&format!("tessera-signins-{}", admin.tenant), csv, body, e.truncated)
+                let body = if csv { L::csv(&e.items) } else { export::json(&e.items) };
+                export::download(&format!("tessera-{}-{}", L::EXPORT_NAME, admin.tenant), csv, body, e.truncated)
             }
             Err(e) => admin.refused(e),
         };
     }
-    let (rows, next) = if bad_input {
-        match app.signin_log(&admin.actor, LogFilter { limit: Some(1), ..Default::default() }).await {
-            Ok(_) => (Vec::new(), None),
-            Err(e) => return admin.refused(e),
-        }
-    } else {
-        match app.signin_log(&admin.actor, filter).await {
-            Ok(p) => (p.items.iter().map(SignInRow::from).collect(), p.next),
-            Err(e) => return admin.refused(e),
-        }
+    // With a bad time the service is still asked, with no filter, so a role without the logs
+    // is refused.
+    let filter = if bad_input { LogFilter { limit: Some(1), ..Default::default() } } else { filter };
+    let (items, next) = match L::read(&app, &admin.actor, filter).await {
+        Ok(_) if bad_input => (Vec::new(), None),
+        Ok(p) => (p.items, p.next),
+        Err(e) => return admin.refused(e),
     };
     let exp = |f: &str| export_href(&base, &filter_q, f);
-    let p = SignInsPage {
-        tenant: admin.tenant.clone(),
-        chrome: admin.chrome(Section::SignIns),
-        pager: paging.pager(&base, &filter_q, next.as_deref()),
+    let log = LogFrame {
         csv_href: exp("csv"),
         json_href: exp("json"),
         since: since.value,
         until: until.value,
         since_error: since.error,
         until_error: until.error,
-        user,
-        result,
-        rows,
     };
-    page(if bad_input { StatusCode::BAD_REQUEST } else { StatusCode::OK }, &p)
+    let frame = LogPageFrame {
+        status: if bad_input { StatusCode::BAD_REQUEST } else { StatusCode::OK },
+        tenant: admin.tenant.clone(),
+        chrome: admin.chrome(L::SECTION),
+        pager: paging.pager(&base, &filter_q, next.as_deref()),
+        log,
+    };
+    L::render(frame, text, &items)
 }
 
 #[cfg(test)]

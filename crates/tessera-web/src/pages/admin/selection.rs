@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use tessera_core::ids::UserId;
 use tessera_core::mfa::PerUserMfaState;
 
-use super::fields::{Fields, query_string};
+use super::fields::{Fields, cursor_ok, query_string};
 
 /// Which users the list shows and which page of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -32,11 +32,6 @@ pub(crate) struct ListState {
     pub cursor: Option<String>,
     /// The cursors of the pages before, page 1's empty.
     pub prev: Vec<String>,
-}
-
-/// A cursor is base64url: anything else is dropped rather than echoed into links.
-fn cursor_ok(c: &str) -> bool {
-    c.len() <= 1400 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn status_of(v: Option<&str>) -> Option<PerUserMfaState> {

@@ -375,22 +375,27 @@ pub(crate) struct Pager {
     pub next_href: Option<String>,
 }
 
+/// What both log pages show above their rows: the time filter and the export links.
+pub(crate) struct LogFrame {
+    pub since: String,
+    pub until: String,
+    pub since_error: Option<String>,
+    pub until_error: Option<String>,
+    pub csv_href: String,
+    pub json_href: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 pub(crate) struct AuditPage {
     pub tenant: String,
     pub chrome: Chrome,
-    pub since: String,
-    pub until: String,
+    pub log: LogFrame,
     pub actor: String,
     pub target: String,
     pub action: String,
-    pub since_error: Option<String>,
-    pub until_error: Option<String>,
     pub rows: Vec<AuditRow>,
     pub pager: Pager,
-    pub csv_href: String,
-    pub json_href: String,
 }
 
 #[derive(Template)]
@@ -398,16 +403,11 @@ pub(crate) struct AuditPage {
 pub(crate) struct SignInsPage {
     pub tenant: String,
     pub chrome: Chrome,
-    pub since: String,
-    pub until: String,
+    pub log: LogFrame,
     pub user: String,
     pub result: String,
-    pub since_error: Option<String>,
-    pub until_error: Option<String>,
     pub rows: Vec<SignInRow>,
     pub pager: Pager,
-    pub csv_href: String,
-    pub json_href: String,
 }
 
 /// One line of a report table.
