@@ -44,7 +44,7 @@ impl Role {
 
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         Self::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            CoreError::Invalid(format!(
+            CoreError::InvalidRole(format!(
                 "'{}' is not a role: use one of {}",
                 s.escape_debug(),
                 Self::ALL.map(Role::as_str).join(", ")

@@ -166,7 +166,9 @@ impl DisplayName {
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         let t = s.trim();
         if t.is_empty() || t.chars().count() > 256 || t.chars().any(char::is_control) {
-            return Err(CoreError::Invalid("displayName must be 1-256 characters without control characters".into()));
+            return Err(CoreError::InvalidDisplayName(
+                "displayName must be 1-256 characters without control characters".into(),
+            ));
         }
         Ok(Self(t.to_owned()))
     }

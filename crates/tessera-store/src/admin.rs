@@ -5,11 +5,11 @@
 use sqlx::AssertSqlSafe;
 use tessera_core::admin_ports::{AdminStore, AppPasswordInfo};
 use tessera_core::audit::Page;
+use tessera_core::cursor::encode_cursor;
 use tessera_core::ids::{TenantId, UserId};
 use tessera_core::mfa::{MethodKind, PerUserMfaState};
 use tessera_core::ports::StoreResult;
 use tessera_core::report::RegistrationCounts;
-use tessera_core::service::encode_cursor;
 use tessera_core::user::User;
 use time::OffsetDateTime;
 

@@ -100,7 +100,7 @@ impl AuthStore for SqlStore {
                 let row = rows
                     .iter()
                     .find(|r| get::<String>(r, "key").is_ok_and(|k| k == *key))
-                    .ok_or_else(|| StoreError::Backend(format!("no throttle count returned for {key}")))?;
+                    .ok_or_else(|| StoreError::backend(format!("no throttle count returned for {key}")))?;
                 let attempts: i64 = get(row, "attempts")?;
                 Ok(ThrottleState {
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),

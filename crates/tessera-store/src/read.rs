@@ -4,11 +4,10 @@ use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use tessera_core::audit::{AuditQuery, AuditRecord, Page};
-use tessera_core::error::StoreError;
+use tessera_core::cursor::encode_cursor;
 use tessera_core::ids::{AuditId, CorrelationId, TenantId, TenantSlug, UserRef};
 use tessera_core::mfa::MethodKind;
 use tessera_core::ports::{ApiToken, Credential, Store, StoreResult};
-use tessera_core::service::encode_cursor;
 use tessera_core::settings::MfaSettings;
 use tessera_core::signin::{MfaRequiredBy, MfaSkip, SignInRecord};
 use tessera_core::user::{Tenant, User, UserQuery};
@@ -41,7 +40,7 @@ pub(crate) async fn fetch_settings(conn: &mut AnyConnection, tenant: TenantId) -
         .await
         .map_err(backend_err)?;
     match json {
-        Some(j) => serde_json::from_str(&j).map_err(|e| StoreError::Backend(format!("bad settings JSON: {e}"))),
+        Some(j) => serde_json::from_str(&j).map_err(|e| crate::sql::caused("bad settings JSON", e)),
         None => Ok(MfaSettings::default()),
     }
 }
@@ -142,7 +141,7 @@ fn page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T>
 
 fn json_col(row: &AnyRow, col: &str) -> StoreResult<Option<serde_json::Value>> {
     let s: Option<String> = get(row, col)?;
-    s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Backend(format!("bad JSON in {col}: {e}")))).transpose()
+    s.map(|s| serde_json::from_str(&s).map_err(|e| crate::sql::caused(format!("bad JSON in {col}"), e))).transpose()
 }
 
 fn opt_user_id(row: &AnyRow, col: &str) -> StoreResult<Option<tessera_core::ids::UserId>> {

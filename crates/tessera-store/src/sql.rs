@@ -47,7 +47,7 @@ pub(crate) fn micros(t: OffsetDateTime) -> i64 {
 
 pub(crate) fn from_micros(v: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000)
-        .map_err(|e| StoreError::Backend(format!("bad timestamp {v}: {e}")))
+        .map_err(|e| caused(format!("bad timestamp {v}"), e))
 }
 
 /// Placeholders for `n` parameters numbered from `from`, for statements whose parameters
@@ -69,7 +69,21 @@ pub(crate) fn prefix_end(prefix: &str) -> String {
 }
 
 pub(crate) fn corrupt(what: &str, v: &str) -> StoreError {
-    StoreError::Backend(format!("unexpected {what} in database: {v:?}"))
+    StoreError::backend(format!("unexpected {what} in database: {v:?}"))
+}
+
+/// A backend error that says what was being done, with `cause` kept as its source.
+pub(crate) fn caused(what: impl Into<String>, cause: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::backend(Caused { what: what.into(), cause: Box::new(cause) })
+}
+
+#[derive(Debug, thiserror::Error)]
+/// Its text repeats the cause's, so that a log line that prints only the top error still says it.
+#[error("{what}: {cause}")]
+struct Caused {
+    what: String,
+    #[source]
+    cause: Box<dyn std::error::Error + Send + Sync>,
 }
 
 pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>

@@ -235,7 +235,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn put_settings(&mut self, tenant: TenantId, s: &MfaSettings) -> StoreResult<()> {
-        let json = serde_json::to_string(s).map_err(|e| tessera_core::error::StoreError::Backend(e.to_string()))?;
+        let json = serde_json::to_string(s).map_err(|e| crate::sql::caused("settings to JSON", e))?;
         sqlx::query(
             "INSERT INTO mfa_settings (tenant_id, settings) VALUES ($1, $2) \
              ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings",

@@ -46,7 +46,15 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidTenant(_) => (S::BAD_REQUEST, "invalid_tenant"),
             CoreError::InvalidState(_) => (S::BAD_REQUEST, "invalid_state"),
             CoreError::InvalidSetting(_) => (S::BAD_REQUEST, "invalid_setting"),
-            CoreError::Invalid(_) => (S::BAD_REQUEST, "invalid_request"),
+            CoreError::InvalidDisplayName(_)
+            | CoreError::InvalidRole(_)
+            | CoreError::InvalidPassword(_)
+            | CoreError::InvalidAppPasswordName(_)
+            | CoreError::InvalidCodeFormat(_)
+            | CoreError::InvalidCursor(_)
+            | CoreError::InvalidKey(_)
+            | CoreError::NoPendingRegistration
+            | CoreError::InvalidRequest(_) => (S::BAD_REQUEST, "invalid_request"),
             CoreError::NotFound(_) => (S::NOT_FOUND, "not_found"),
             CoreError::UserExists(_) => (S::CONFLICT, "user_exists"),
             CoreError::TenantExists(_) => (S::CONFLICT, "tenant_exists"),

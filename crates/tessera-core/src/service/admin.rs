@@ -193,9 +193,9 @@ where
         authorize(actor, actor.tenant_id, Action::ReadDirectory, TargetKind::Tenant)?;
         let limit = limit.unwrap_or(super::directory::DEFAULT_PAGE);
         if !(1..=super::directory::MAX_PAGE).contains(&limit) {
-            return Err(CoreError::Invalid(format!("limit must be 1-{}", super::directory::MAX_PAGE)));
+            return Err(CoreError::InvalidRequest(format!("limit must be 1-{}", super::directory::MAX_PAGE)));
         }
-        let after = cursor.map(super::decode_cursor).transpose()?;
+        let after = cursor.map(crate::cursor::decode_cursor).transpose()?;
         let counts = self.store.registration_counts(actor.tenant_id).await?;
         let unregistered = self.store.unregistered_users(actor.tenant_id, limit, after).await?;
         Ok(RegistrationReport { counts, unregistered })

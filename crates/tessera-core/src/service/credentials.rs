@@ -328,10 +328,10 @@ where
         let target = self.get_user(actor, user).await?;
         permit.check_target(target.tenant_id, &target.roles, target.upn.as_str())?;
         if patch.account_enabled.is_none() && patch.password.is_none() {
-            return Err(CoreError::Invalid("give accountEnabled and/or password".into()));
+            return Err(CoreError::InvalidRequest("give accountEnabled and/or password".into()));
         }
         if actor.user_id == target.id && patch.account_enabled == Some(false) {
-            return Err(CoreError::Invalid("you cannot disable your own account".into()));
+            return Err(CoreError::InvalidRequest("you cannot disable your own account".into()));
         }
         let hash = match patch.password {
             Some(pw) => {

@@ -79,7 +79,7 @@ where
         ctx: &RequestCtx,
     ) -> Result<(Started, Vec<String>), CoreError> {
         let (s, user) = self.session_user(token).await?;
-        let blob = s.pending_secret.clone().ok_or_else(|| CoreError::Invalid("start the registration again".into()))?;
+        let blob = s.pending_secret.clone().ok_or(CoreError::NoPendingRegistration)?;
         let secret =
             TotpSecret::from_bytes(self.keyring.decrypt(&blob, format!("pending:{}", user.id).as_bytes())?.to_vec());
         let code_key = format!("code:{}", user.id);

@@ -27,7 +27,7 @@ pub use admin::{AdminSession, Export, MAX_EXPORT, USER_PAGE_HISTORY, UserDetail}
 pub use auth::IssuedToken;
 pub use bulk::BulkRequestRow;
 pub use credentials::{AccountPatch, DeviceToken, MyCredentials, NewAppPassword};
-pub use directory::{ImportRow, NewUserInput, decode_cursor, encode_cursor};
+pub use directory::{ImportRow, NewUserInput};
 pub use legacy::LegacyBound;
 pub use logs::LogFilter;
 pub use methods::{PendingTotp, SecurityInfo};

@@ -149,7 +149,7 @@ async fn one_bad_row_rejects_the_whole_request_and_changes_nothing() {
             }
         }
         let r = env.svc.bulk(&env.ga, vec![], false).await;
-        assert!(matches!(r, Err(CoreError::Invalid(_))), "[{b}] empty request: {r:?}");
+        assert!(matches!(r, Err(CoreError::InvalidRequest(_))), "[{b}] empty request: {r:?}");
     }
 }
 

@@ -212,7 +212,7 @@ async fn set_account(
     let enabled = match form.raw("enabled") {
         "true" => true,
         "false" => false,
-        _ => return admin.refused(tessera_core::CoreError::Invalid("enabled must be true or false".into())),
+        _ => return admin.refused(tessera_core::CoreError::InvalidRequest("enabled must be true or false".into())),
     };
     let patch = tessera_core::service::AccountPatch { account_enabled: Some(enabled), password: None };
     match app.update_account(&admin.actor, &user, patch).await {
