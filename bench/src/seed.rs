@@ -65,7 +65,7 @@ pub async fn seed(store: &SqlStore, n: usize, mix: [u32; 3], batch: usize, rng: 
         user_id: admin.id,
         upn: admin.upn.clone(),
         roles: admin.roles.clone(),
-        source_ip: Some("127.0.0.1".into()),
+        source_ip: Some("127.0.0.1".parse().unwrap()),
         correlation_id: CorrelationId::new(),
     };
 

@@ -393,7 +393,7 @@ async fn part_mfa(
     let secrets: Vec<TotpSecret> = seeded.iter().map(|s| s.secret.clone().expect("TOTP")).collect();
     let clock = Arc::new(FakeClock(AtomicI64::new(0)));
     let services = Tessera::new(store.clone(), clock.clone()).with_keyring(keyring.clone());
-    let ctx = RequestCtx { source_ip: Some("10.9.8.7".into()), ..Default::default() };
+    let ctx = RequestCtx { source_ip: Some("10.9.8.7".parse().unwrap()), ..Default::default() };
     // Round r is in step s0 + r, 10 s into it.
     let s0 = step_of(OffsetDateTime::now_utc()) + 1;
     let mut round = 0i64;

@@ -2,6 +2,8 @@
 //! service that acts on another user takes a [`Permit`], which only [`authorize`] creates,
 //! so a forgotten check does not compile.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
@@ -152,7 +154,7 @@ pub struct Actor {
     pub user_id: UserId,
     pub upn: Upn,
     pub roles: Vec<Role>,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     /// Ties together the audit records written by one request.
     pub correlation_id: crate::ids::CorrelationId,
 }

@@ -3,6 +3,7 @@
 //! LDAP binds. Each check-and-change is one atomic statement.
 
 use std::future::Future;
+use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
@@ -32,7 +33,7 @@ pub struct RememberedDevice {
     pub last_used_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
 }
 

@@ -1,6 +1,8 @@
 //! Browser sessions, throttling policies and registered methods: the values the sign-in
 //! services and their storage port share.
 
+use std::net::IpAddr;
+
 use time::{Duration, OffsetDateTime};
 
 use crate::ids::{TenantId, UserId};
@@ -46,7 +48,7 @@ pub struct Session {
     /// When the second factor was last given in this session (for "needs a fresh MFA").
     pub mfa_at: Option<OffsetDateTime>,
     pub mfa_method: Option<MethodKind>,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     /// A TOTP secret being registered, encrypted.
     pub pending_secret: Option<Vec<u8>>,

@@ -38,7 +38,7 @@ fn session_from_row(r: &AnyRow) -> StoreResult<Session> {
         expires_at: from_micros(get(r, "expires_at")?)?,
         mfa_at: opt_time("mfa_at")?,
         mfa_method: mfa_method.as_deref().and_then(MethodKind::parse),
-        source_ip: get(r, "source_ip")?,
+        source_ip: crate::sql::source_ip(r)?,
         user_agent: get(r, "user_agent")?,
         pending_secret: get(r, "pending_secret")?,
     })
@@ -60,7 +60,7 @@ async fn insert_session<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(e: E, s
     .bind(micros(s.expires_at))
     .bind(s.mfa_at.map(micros))
     .bind(s.mfa_method.map(|m| m.as_str()))
-    .bind(s.source_ip.as_deref())
+    .bind(s.source_ip.map(|ip| ip.to_string()))
     .bind(s.user_agent.as_deref())
     .bind(s.pending_secret.clone())
     .execute(e)

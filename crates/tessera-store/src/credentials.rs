@@ -37,7 +37,7 @@ fn device_from_row(r: &AnyRow) -> StoreResult<RememberedDevice> {
         created_at: from_micros(get(r, "created_at")?)?,
         last_used_at: last.map(from_micros).transpose()?,
         expires_at: from_micros(get(r, "expires_at")?)?,
-        source_ip: get(r, "source_ip")?,
+        source_ip: crate::sql::source_ip(r)?,
         user_agent: get(r, "user_agent")?,
     })
 }
@@ -163,7 +163,7 @@ impl CredentialTx for SqlTx {
         .bind(micros(d.created_at))
         .bind(d.last_used_at.map(micros))
         .bind(micros(d.expires_at))
-        .bind(d.source_ip.as_deref())
+        .bind(d.source_ip.map(|ip| ip.to_string()))
         .bind(d.user_agent.as_deref())
         .execute(&mut *self.tx)
         .await

@@ -158,7 +158,7 @@ fn audit_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<AuditRecord> {
         time: from_micros(get(row, "time")?)?,
         actor_id: opt_user_id(row, "actor_id")?,
         actor_upn: get(row, "actor_upn")?,
-        source_ip: get(row, "source_ip")?,
+        source_ip: crate::sql::source_ip(row)?,
         action: get(row, "action")?,
         target_id: opt_user_id(row, "target_id")?,
         target_upn: get(row, "target_upn")?,
@@ -179,7 +179,7 @@ fn signin_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<SignInRecord> 
         time: from_micros(get(row, "time")?)?,
         user_id: opt_user_id(row, "user_id")?,
         upn: get(row, "upn")?,
-        source_ip: get(row, "source_ip")?,
+        source_ip: crate::sql::source_ip(row)?,
         user_agent: get(row, "user_agent")?,
         client: get(row, "client")?,
         result: get(row, "result")?,
@@ -314,7 +314,7 @@ impl Store for SqlStore {
         .bind(micros(r.time))
         .bind(r.user_id.map(|u| u.to_string()))
         .bind(r.upn.as_str())
-        .bind(r.source_ip.as_deref())
+        .bind(r.source_ip.map(|ip| ip.to_string()))
         .bind(r.user_agent.as_deref())
         .bind(r.client.as_str())
         .bind(r.result.as_str())

@@ -1,6 +1,8 @@
 //! SQL helpers shared by reads and writes: value conversions, placeholder lists, and loading
 //! users with their roles and methods.
 
+use std::net::IpAddr;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tessera_core::access::Role;
@@ -91,6 +93,13 @@ where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     row.try_get(col).map_err(backend_err)
+}
+
+/// A source IP column: text as written, parsed on read (a value that is not an IP is an error).
+pub(crate) fn source_ip(row: &AnyRow) -> Result<Option<IpAddr>, StoreError> {
+    get::<Option<String>>(row, "source_ip")?
+        .map(|s| s.parse().map_err(|e| caused(format!("unexpected source IP in database: {s:?}"), e)))
+        .transpose()
 }
 
 pub(crate) fn user_id(s: &str) -> Result<UserId, StoreError> {

@@ -268,7 +268,7 @@ impl StoreTx for SqlTx {
                     .bind(r.actor_id.map(|a| a.to_string()))
                     .bind(r.actor_upn.as_str())
                     .bind(r.actor_upn.to_lowercase())
-                    .bind(r.source_ip.as_deref())
+                    .bind(r.source_ip.map(|ip| ip.to_string()))
                     .bind(r.action.as_str())
                     .bind(r.target_id.map(|t| t.to_string()))
                     .bind(r.target_upn.as_deref())

@@ -1096,7 +1096,7 @@ async fn the_user_page_deletes_app_passwords_forgets_browsers_and_blocks_sign_in
         created_at: now,
         last_used_at: None,
         expires_at: now + Duration::days(14),
-        source_ip: Some("192.0.2.8".into()),
+        source_ip: Some("192.0.2.8".parse().unwrap()),
         user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36".into()),
     };
     tx.insert_remembered_device(&device, "a-token-hash").await.unwrap();

@@ -95,7 +95,7 @@ where
             user_id: user.id,
             upn: user.upn.clone(),
             roles: user.roles.clone(),
-            source_ip: ctx.source_ip.clone(),
+            source_ip: ctx.source_ip,
             correlation_id: new_correlation_id(),
         };
         Ok(AdminSession { actor, display_name: user.display_name, session })

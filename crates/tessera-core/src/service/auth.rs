@@ -149,7 +149,7 @@ impl<S: Store> Tessera<S> {
             user_id: user.id,
             upn: user.upn,
             roles: user.roles,
-            source_ip: ctx.source_ip.clone(),
+            source_ip: ctx.source_ip,
             correlation_id: new_correlation_id(),
         })
     }

@@ -107,7 +107,7 @@ where
             password_hash: app_password::hash(&normalized),
             created_at: now,
         };
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         // The tenant's settings are read again inside the transaction: an admin who turns app
         // passwords off at this moment is not overtaken.
@@ -138,14 +138,14 @@ where
     /// Deletes one of the signed-in user's app passwords.
     pub async fn delete_my_app_password(&self, token: &str, id: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
         let (_, user) = self.signed_in_user(token).await?;
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         self.delete_app_password_of(&actor, &user, id).await
     }
 
     /// Forgets one of the signed-in user's remembered devices.
     pub async fn forget_my_device(&self, token: &str, id: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
         let (_, user) = self.signed_in_user(token).await?;
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         self.forget_device_of(&actor, &user, id).await
     }
 
@@ -216,10 +216,10 @@ where
             created_at: now,
             last_used_at: None,
             expires_at: now + max_age,
-            source_ip: ctx.source_ip.clone(),
+            source_ip: ctx.source_ip,
             user_agent: ctx.user_agent.clone().map(|ua| ua.chars().take(256).collect()),
         };
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         tx.insert_remembered_device(&device, &sha256_b64(device_token.as_bytes())).await?;
         let draft = AuditDraft { actor: &actor, now };
@@ -297,7 +297,7 @@ where
         }
         self.store.throttle_settle(&account_key, ip_key.as_deref()).await?;
         let hash = self.blocking(move || password::hash(&new)).await??;
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         tx.update_account(user.id, None, Some(&hash)).await?;
         let devices = tx.delete_remembered_devices(user.id).await?;
@@ -311,8 +311,7 @@ where
         )])
         .await?;
         tx.commit().await?;
-        let mut started =
-            self.new_session(&user, SessionStage::SignedIn, ctx.source_ip.clone(), ctx.user_agent.clone())?;
+        let mut started = self.new_session(&user, SessionStage::SignedIn, ctx.source_ip, ctx.user_agent.clone())?;
         started.session.mfa_at = s.mfa_at;
         started.session.mfa_method = s.mfa_method;
         self.store.insert_session(&started.session).await?;

@@ -99,7 +99,7 @@ where
             created_at: now,
             last_used_step: Some(step),
         };
-        let actor = self_actor(&user, ctx.source_ip.clone());
+        let actor = self_actor(&user, ctx.source_ip);
         let draft = AuditDraft { actor: &actor, now };
         let target = Some((user.id, user.upn.as_str()));
         let mut audit = vec![draft.record(
@@ -177,7 +177,7 @@ where
             return Err(CoreError::FreshMfaRequired);
         }
         let id = uuid::Uuid::parse_str(method).map_err(|_| CoreError::NotFound("method".into()))?;
-        let actor = self_actor(&user, ctx.source_ip.clone());
+        let actor = self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         if !tx.delete_method(user.id, id).await? {
             return Err(CoreError::NotFound("method".into()));
@@ -205,7 +205,7 @@ where
         }
         let codes = new_recovery_codes()?;
         let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(user.id, c)).collect();
-        let actor = self_actor(&user, ctx.source_ip.clone());
+        let actor = self_actor(&user, ctx.source_ip);
         let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.replace_recovery_codes(user.id, &hashes, now).await?;

@@ -3,6 +3,8 @@
 //! (registration and the security info page are in [`super::methods`]). The API token
 //! endpoint goes through the same password and second-factor checks.
 
+use std::net::IpAddr;
+
 use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -70,7 +72,7 @@ pub struct SessionView {
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     pub stage: &'static str,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
 }
 
@@ -82,7 +84,7 @@ impl From<&Session> for SessionView {
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at,
             stage: s.stage.as_str(),
-            source_ip: s.source_ip.clone(),
+            source_ip: s.source_ip,
             user_agent: s.user_agent.clone(),
         }
     }
@@ -127,11 +129,10 @@ pub(super) struct PasswordAttempt {
 
 /// Whether the request's source IP is in one of the tenant's trusted ranges.
 pub(super) fn from_trusted_ip(ctx: &RequestCtx, settings: &MfaSettings) -> bool {
-    let ip = ctx.source_ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
-    ip.is_some_and(|ip| settings.trusted_ip_ranges.iter().any(|r| r.contains(ip)))
+    ctx.source_ip.is_some_and(|ip| settings.trusted_ip_ranges.iter().any(|r| r.contains(ip)))
 }
 
-pub(super) fn self_actor(user: &User, ctx_ip: Option<String>) -> Actor {
+pub(super) fn self_actor(user: &User, ctx_ip: Option<IpAddr>) -> Actor {
     Actor {
         tenant_id: user.tenant_id,
         user_id: user.id,
@@ -192,7 +193,7 @@ where
             time: self.now(),
             user_id: user.map(|u| u.id),
             upn: upn.trim().to_lowercase(),
-            source_ip: ctx.source_ip.clone(),
+            source_ip: ctx.source_ip,
             user_agent: ctx.user_agent.clone(),
             client: client.as_str().into(),
             result: "failure".into(),
@@ -367,7 +368,7 @@ where
         &self,
         user: &User,
         stage: SessionStage,
-        ctx_ip: Option<String>,
+        ctx_ip: Option<IpAddr>,
         ua: Option<String>,
     ) -> Result<Started, CoreError> {
         let token = random_token(32)?;
@@ -434,7 +435,7 @@ where
             Decision::RequireRegistration => SessionStage::RegistrationRequired,
             Decision::Block { .. } => return Err(CoreError::AccountDisabled),
         };
-        let started = self.new_session(&user, stage, ctx.source_ip.clone(), ctx.user_agent.clone())?;
+        let started = self.new_session(&user, stage, ctx.source_ip, ctx.user_agent.clone())?;
         self.store.insert_session(&started.session).await?;
         match stage {
             SessionStage::SignedIn => self.log(&mut rec, "success", None).await?,

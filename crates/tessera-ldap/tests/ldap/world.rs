@@ -68,7 +68,11 @@ fn present(program: &str, package: &str) -> bool {
 }
 
 fn ctx() -> RequestCtx {
-    RequestCtx { source_ip: Some("10.0.0.1".into()), user_agent: Some("test".into()), device_tokens: Vec::new() }
+    RequestCtx {
+        source_ip: Some("10.0.0.1".parse().unwrap()),
+        user_agent: Some("test".into()),
+        device_tokens: Vec::new(),
+    }
 }
 
 fn user(upn: &str, name: &str, password: Option<&str>) -> NewUserInput {

@@ -171,3 +171,14 @@ async fn each_tenant_reads_only_its_own_log() {
         assert_eq!(ours.len(), 3, "[{b}] contoso does not see fabrikam's record about the same UPN");
     }
 }
+
+#[tokio::test]
+async fn a_stored_source_ip_that_is_not_an_ip_is_an_error() {
+    for env in envs().await {
+        let b = env.b;
+        history(&env).await;
+        tessera_store::testing::overwrite_audit_source_ips(env.store(), "not an ip").await;
+        let r = env.svc.audit_log(&env.ga, LogFilter::default()).await;
+        assert!(matches!(r, Err(CoreError::Store(_))), "[{b}] {r:?}");
+    }
+}

@@ -83,7 +83,7 @@ pub fn actor(user: &User) -> Actor {
         user_id: user.id,
         upn: user.upn.clone(),
         roles: user.roles.clone(),
-        source_ip: Some(SOURCE_IP.into()),
+        source_ip: Some(SOURCE_IP.parse().unwrap()),
         correlation_id: CorrelationId::new(),
     }
 }
@@ -250,7 +250,7 @@ pub const PW: &str = "Sign-in password 1";
 /// The request context of the sign-in helpers (a browser at a fixed address).
 pub fn ctx() -> RequestCtx {
     RequestCtx {
-        source_ip: Some("198.51.100.7".into()),
+        source_ip: Some("198.51.100.7".parse().unwrap()),
         user_agent: Some("contract-test".into()),
         ..Default::default()
     }

@@ -36,7 +36,7 @@ fn device(user: UserId, created_at: OffsetDateTime, days: i64) -> RememberedDevi
         created_at,
         last_used_at: None,
         expires_at: created_at + Duration::days(days),
-        source_ip: Some("198.51.100.7".into()),
+        source_ip: Some("198.51.100.7".parse().unwrap()),
         user_agent: Some("contract-test".into()),
     }
 }
@@ -320,7 +320,7 @@ async fn sign_in_records_keep_the_credential_and_why_mfa_was_skipped() {
             time: T0 + Duration::seconds(secs),
             user_id: Some(env.admin.id),
             upn: "admin@contoso.com".into(),
-            source_ip: Some("192.0.2.1".into()),
+            source_ip: Some("192.0.2.1".parse().unwrap()),
             user_agent: None,
             client: "legacy".into(),
             result: "success".into(),

@@ -251,10 +251,10 @@ async fn trusted_ips_skip_the_prompt_but_not_registration() {
         let s = svc.sign_in_password("contoso", "ida@contoso.com", PW.into(), &ctx()).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::SignedIn, "[{b}] 198.51.100.7 is trusted");
         assert_eq!(last_signin(&env).await.mfa_skipped_by, Some(MfaSkip::TrustedIp), "[{b}]");
-        let v6 = RequestCtx { source_ip: Some("2001:db8::5".into()), ..ctx() };
+        let v6 = RequestCtx { source_ip: Some("2001:db8::5".parse().unwrap()), ..ctx() };
         let s = svc.sign_in_password("contoso", "ida@contoso.com", PW.into(), &v6).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::SignedIn, "[{b}] IPv6");
-        let outside = RequestCtx { source_ip: Some("203.0.113.7".into()), ..ctx() };
+        let outside = RequestCtx { source_ip: Some("203.0.113.7".parse().unwrap()), ..ctx() };
         let s = svc.sign_in_password("contoso", "ida@contoso.com", PW.into(), &outside).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::MfaRequired, "[{b}] outside");
         assert_eq!(last_signin(&env).await.mfa_skipped_by, None, "[{b}]");

@@ -49,7 +49,7 @@ impl TestApp {
             created_at: now - Duration::days(1),
             last_used_at: None,
             expires_at: now + Duration::days(days),
-            source_ip: Some(DEVICE_IP.into()),
+            source_ip: Some(DEVICE_IP.parse().unwrap()),
             user_agent: Some(DEVICE_AGENT.into()),
         };
         let mut tx = self.db.store.begin().await.unwrap();

@@ -110,7 +110,7 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
                     id: v.id.to_string(),
                     agent: v.user_agent.as_deref().map_or_else(|| "Unknown".into(), super::super::views::browser_name),
                     title: v.user_agent.clone().unwrap_or_default(),
-                    ip: v.source_ip.clone().unwrap_or_else(|| "Unknown".into()),
+                    ip: v.source_ip.map_or_else(|| "Unknown".into(), |ip| ip.to_string()),
                     created: when(v.created_at),
                     last_used: v.last_used_at.map(when).unwrap_or_else(|| "Not yet".into()),
                     expires: when(v.expires_at),
@@ -129,7 +129,7 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
                         "register" => "Registration due",
                         _ => "Unknown",
                     },
-                    ip: s.source_ip.clone().unwrap_or_else(|| "Unknown".into()),
+                    ip: s.source_ip.map_or_else(|| "Unknown".into(), |ip| ip.to_string()),
                     agent: s.user_agent.clone().unwrap_or_else(|| "Unknown".into()),
                 })
                 .collect()
