@@ -5,7 +5,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{AuditDraft, LogFilter, RequestCtx, SessionView, Tessera, new_correlation_id};
+use super::{AuditDraft, LogFilter, RequestCtx, SessionView, Tessera};
 use crate::access::{Action, Actor, TargetKind, authorize};
 use crate::admin_ports::{AdminStore, AppPasswordInfo};
 use crate::audit::{AuditQuery, AuditRecord};
@@ -90,14 +90,7 @@ where
                     .into(),
             ));
         }
-        let actor = Actor {
-            tenant_id: user.tenant_id,
-            user_id: user.id,
-            upn: user.upn.clone(),
-            roles: user.roles.clone(),
-            source_ip: ctx.source_ip,
-            correlation_id: new_correlation_id(),
-        };
+        let actor = Actor::authenticated(&user, ctx.source_ip);
         Ok(AdminSession { actor, display_name: user.display_name, session })
     }
 

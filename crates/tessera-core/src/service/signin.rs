@@ -10,7 +10,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{AuditDraft, IssuedToken, RequestCtx, Tessera, new_correlation_id};
+use super::{AuditDraft, IssuedToken, RequestCtx, Tessera};
 use crate::access::Actor;
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::CredentialStore;
@@ -133,14 +133,7 @@ pub(super) fn from_trusted_ip(ctx: &RequestCtx, settings: &MfaSettings) -> bool 
 }
 
 pub(super) fn self_actor(user: &User, ctx_ip: Option<IpAddr>) -> Actor {
-    Actor {
-        tenant_id: user.tenant_id,
-        user_id: user.id,
-        upn: user.upn.clone(),
-        roles: user.roles.clone(),
-        source_ip: ctx_ip,
-        correlation_id: new_correlation_id(),
-    }
+    Actor::authenticated(user, ctx_ip)
 }
 
 impl<S> Tessera<S>

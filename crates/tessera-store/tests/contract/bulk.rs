@@ -204,7 +204,7 @@ async fn one_audit_record_per_user_changed_with_one_correlation_id() {
             assert_eq!(rec.target_upn.as_deref(), Some(upn), "[{b}] target upn");
             assert_eq!(rec.before, Some(json!(from)), "[{b}] before");
             assert_eq!(rec.after, Some(json!("enforced")), "[{b}] after");
-            assert_eq!(rec.correlation_id, ga.correlation_id, "[{b}] the request's correlation id");
+            assert_eq!(rec.correlation_id, ga.correlation_id(), "[{b}] the request's correlation id");
             assert_eq!(rec.time, env.clock.get(), "[{b}] time from the clock");
         }
 

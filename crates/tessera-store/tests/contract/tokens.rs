@@ -43,12 +43,12 @@ async fn issue_and_authenticate_and_log_every_attempt() {
             .authenticate("contoso", &t.access_token, &ctx())
             .await
             .unwrap_or_else(|e| panic!("[{b}] authenticate: {e}"));
-        assert_eq!((a.tenant_id, a.user_id), (env.tenant.id, pat.id), "[{b}] actor");
-        assert_eq!(a.upn.as_str(), "Pat@Contoso.com", "[{b}] actor upn");
-        assert_eq!(a.roles, vec![Role::HelpdeskAdministrator], "[{b}] actor roles");
-        assert_eq!(a.source_ip.map(|ip| ip.to_string()).as_deref(), Some("198.51.100.7"), "[{b}] source ip");
+        assert_eq!((a.tenant_id(), a.user_id()), (env.tenant.id, pat.id), "[{b}] actor");
+        assert_eq!(a.upn().as_str(), "Pat@Contoso.com", "[{b}] actor upn");
+        assert_eq!(a.roles(), [Role::HelpdeskAdministrator], "[{b}] actor roles");
+        assert_eq!(a.source_ip().map(|ip| ip.to_string()).as_deref(), Some("198.51.100.7"), "[{b}] source ip");
         let again = env.svc.authenticate("contoso", &t.access_token, &ctx()).await.unwrap();
-        assert_ne!(again.correlation_id, a.correlation_id, "[{b}] one correlation id per request");
+        assert_ne!(again.correlation_id(), a.correlation_id(), "[{b}] one correlation id per request");
 
         // Failures, each logged.
         let wrong = env.svc.issue_token("contoso", "pat@contoso.com", "wrong password".into(), None, &ctx()).await;

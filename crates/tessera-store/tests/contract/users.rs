@@ -39,7 +39,7 @@ async fn create_user_stores_it_and_audits_it() {
         let after = rec.after.as_ref().unwrap();
         assert_eq!(after["upn"], "Alice.Smith@Contoso.com", "[{b}] after.upn");
         assert_eq!(after["roles"], serde_json::json!(["helpdeskAdministrator"]), "[{b}] after.roles");
-        assert_eq!(rec.correlation_id, env.ga.correlation_id, "[{b}] the request's correlation id");
+        assert_eq!(rec.correlation_id, env.ga.correlation_id(), "[{b}] the request's correlation id");
 
         // A password is stored only hashed.
         let p = env.user_with("pat@contoso.com", &[], Some("a long enough password")).await;

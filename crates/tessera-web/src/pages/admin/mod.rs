@@ -98,7 +98,7 @@ impl AdminPage {
             tenant: self.tenant.clone(),
             csrf: self.csrf.clone(),
             name: self.display_name.clone(),
-            upn: self.actor.upn.to_string(),
+            upn: self.actor.upn().to_string(),
             current,
             may_read_logs: self.may(Action::ReadLogs, TargetKind::Tenant),
         }

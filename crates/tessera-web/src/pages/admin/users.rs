@@ -139,7 +139,7 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
         audit: d.audit.as_ref().map(|h| h.iter().map(AuditRow::from).collect()),
         may_state: admin.may(Action::SetMfaState, target),
         may_manage: admin.may(Action::ManageMethods, target),
-        may_account: admin.may(Action::DeleteUser, target) && u.id != admin.actor.user_id,
+        may_account: admin.may(Action::DeleteUser, target) && u.id != admin.actor.user_id(),
         notice,
         audit_href: admin_url(
             &admin.tenant,
