@@ -90,7 +90,7 @@ async fn seed(store: &SqlStore, tenant: TenantId, phc: &str, n: usize) -> anyhow
         let secret = app_password::generate()?;
         let normalized = app_password::normalize(&secret).context("normalize")?;
         records.push(AppPasswordRecord {
-            id: uuid::Uuid::now_v7(),
+            id: tessera_core::ids::AppPasswordId::new(),
             user_id: id,
             name: "bench".into(),
             password_hash: app_password::hash(&normalized),

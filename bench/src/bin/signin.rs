@@ -148,13 +148,13 @@ async fn seed(
             });
             let secret = totp.then(|| secret_of(i));
             if let Some(s) = &secret {
-                let method_id = uuid::Uuid::now_v7();
+                let method_id = tessera_core::ids::MethodId::new();
                 methods.push(NewMethod {
                     id: method_id,
                     user_id: id,
                     kind: MethodKind::Totp,
                     label: Some("Authenticator app".into()),
-                    secret: Some(keyring.encrypt(s.as_bytes(), method_id.as_bytes())?),
+                    secret: Some(keyring.encrypt(s.as_bytes(), method_id.as_uuid().as_bytes())?),
                     created_at: now,
                     last_used_step: None,
                 });
@@ -480,7 +480,7 @@ async fn part_mfa(
         let methods = store.totp_methods(u.id).await?;
         lap(1);
         let m = &methods[0];
-        let secret = TotpSecret::from_bytes(keyring.decrypt(&m.secret, m.id.as_bytes())?.to_vec());
+        let secret = TotpSecret::from_bytes(keyring.decrypt(&m.secret, m.id.as_uuid().as_bytes())?.to_vec());
         let matched = secret.verify(&c, now).context("code")?;
         lap(2);
         anyhow::ensure!(store.consume_totp_step(m.id, matched, now).await?);

@@ -51,6 +51,9 @@ uuid_id!(TenantId);
 uuid_id!(UserId);
 uuid_id!(AuditId);
 uuid_id!(CorrelationId);
+uuid_id!(MethodId);
+uuid_id!(AppPasswordId);
+uuid_id!(DeviceId);
 
 /// A tenant's URL-safe short name: 2-63 characters of `a-z`, `0-9` and `-`, not starting or
 /// ending with `-`.

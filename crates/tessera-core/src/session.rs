@@ -106,7 +106,7 @@ impl Default for SignInPolicy {
 #[derive(Clone, Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MethodInfo {
-    pub id: uuid::Uuid,
+    pub id: crate::ids::MethodId,
     pub kind: MethodKind,
     pub label: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -118,14 +118,14 @@ pub struct MethodInfo {
 /// A TOTP method with its encrypted secret.
 #[derive(Clone, Debug)]
 pub struct TotpMethod {
-    pub id: uuid::Uuid,
+    pub id: crate::ids::MethodId,
     pub secret: Vec<u8>,
 }
 
 /// A method to add.
 #[derive(Clone, Debug)]
 pub struct NewMethod {
-    pub id: uuid::Uuid,
+    pub id: crate::ids::MethodId,
     pub user_id: UserId,
     pub kind: MethodKind,
     pub label: Option<String>,

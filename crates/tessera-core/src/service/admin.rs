@@ -157,7 +157,7 @@ where
         let user = self.get_user(actor, user).await?;
         permit.check_target(user.tenant_id, &user.roles, user.upn.as_str())?;
         let not_found = || CoreError::NotFound("the sign-in method".into());
-        let id = uuid::Uuid::parse_str(method.trim()).map_err(|_| not_found())?;
+        let id = crate::ids::MethodId::parse(method.trim()).ok_or_else(not_found)?;
         let info = self.store.methods(user.id).await?.into_iter().find(|m| m.id == id).ok_or_else(not_found)?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_method(user.id, id).await? {

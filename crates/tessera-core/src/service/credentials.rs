@@ -13,6 +13,7 @@ use crate::app_password::{self, MAX_APP_PASSWORDS};
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::{AppPasswordRecord, CredentialStore, CredentialTx, RememberedDevice};
 use crate::error::CoreError;
+use crate::ids::{AppPasswordId, DeviceId};
 use crate::password::{self, Password};
 use crate::ports::{Store, StoreTx};
 use crate::session::{Session, SessionStage};
@@ -51,8 +52,10 @@ pub struct MyCredentials {
     pub remembered_devices: Vec<RememberedDevice>,
 }
 
-fn parse_id(id: &str, what: &str) -> Result<uuid::Uuid, CoreError> {
-    uuid::Uuid::parse_str(id.trim()).map_err(|_| CoreError::NotFound(what.into()))
+/// An app password or remembered device id as the caller gave it; one that is not an id is
+/// "not found", like an id of nothing.
+fn parse_id<T>(id: &str, what: &str, parse: fn(&str) -> Option<T>) -> Result<T, CoreError> {
+    parse(id.trim()).ok_or_else(|| CoreError::NotFound(what.into()))
 }
 
 impl<S> Tessera<S>
@@ -101,7 +104,7 @@ where
         let normalized = app_password::normalize(&secret).ok_or_else(|| CoreError::Internal("app password".into()))?;
         let now = self.now();
         let rec = AppPasswordRecord {
-            id: uuid::Uuid::now_v7(),
+            id: AppPasswordId::new(),
             user_id: user.id,
             name,
             password_hash: app_password::hash(&normalized),
@@ -151,7 +154,7 @@ where
 
     async fn delete_app_password_of(&self, actor: &Actor, user: &User, id: &str) -> Result<(), CoreError> {
         let not_found = || CoreError::NotFound("the app password".into());
-        let id = parse_id(id, "the app password")?;
+        let id = parse_id(id, "the app password", AppPasswordId::parse)?;
         let info = self.store.app_passwords(user.id).await?.into_iter().find(|a| a.id == id).ok_or_else(not_found)?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_app_password(user.id, id).await? {
@@ -170,7 +173,7 @@ where
     }
 
     async fn forget_device_of(&self, actor: &Actor, user: &User, id: &str) -> Result<(), CoreError> {
-        let id = parse_id(id, "the remembered device")?;
+        let id = parse_id(id, "the remembered device", DeviceId::parse)?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_remembered_device(user.id, id).await? {
             return Err(CoreError::NotFound("the remembered device".into()));
@@ -211,7 +214,7 @@ where
         let max_age = Duration::days(i64::from(settings.remember_device_days));
         let device_token = random_token(32)?;
         let device = RememberedDevice {
-            id: uuid::Uuid::now_v7(),
+            id: DeviceId::new(),
             user_id: user.id,
             created_at: now,
             last_used_at: None,

@@ -88,14 +88,14 @@ where
         let step = TotpCode::parse(code).ok().and_then(|c| secret.verify(&c, now)).ok_or(CoreError::InvalidCode)?;
         self.store.throttle_settle(&code_key, None).await?;
 
-        let method_id = uuid::Uuid::now_v7();
+        let method_id = crate::ids::MethodId::new();
         let label = label.map(|l| l.trim().chars().take(64).collect::<String>()).filter(|l| !l.is_empty());
         let method = NewMethod {
             id: method_id,
             user_id: user.id,
             kind: MethodKind::Totp,
             label: Some(label.unwrap_or_else(|| "Authenticator app".into())),
-            secret: Some(self.keyring.encrypt(secret.as_bytes(), method_id.as_bytes())?),
+            secret: Some(self.keyring.encrypt(secret.as_bytes(), method_id.as_uuid().as_bytes())?),
             created_at: now,
             last_used_step: Some(step),
         };
@@ -176,7 +176,7 @@ where
         if self.needs_fresh_mfa(&s, &user) {
             return Err(CoreError::FreshMfaRequired);
         }
-        let id = uuid::Uuid::parse_str(method).map_err(|_| CoreError::NotFound("method".into()))?;
+        let id = crate::ids::MethodId::parse(method).ok_or_else(|| CoreError::NotFound("method".into()))?;
         let actor = self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         if !tx.delete_method(user.id, id).await? {

@@ -336,7 +336,8 @@ where
             Ok(code) => {
                 let mut accepted = false;
                 for m in self.store.totp_methods(user.id).await? {
-                    let secret = TotpSecret::from_bytes(self.keyring.decrypt(&m.secret, m.id.as_bytes())?.to_vec());
+                    let secret =
+                        TotpSecret::from_bytes(self.keyring.decrypt(&m.secret, m.id.as_uuid().as_bytes())?.to_vec());
                     if let Some(step) = secret.verify(&code, now)
                         && self.store.consume_totp_step(m.id, step, now).await?
                     {
@@ -559,8 +560,8 @@ where
         let mut changed = 0;
         for m in &all {
             if self.keyring.is_stale(&m.secret) {
-                let plain = self.keyring.decrypt(&m.secret, m.id.as_bytes())?;
-                self.store.update_secret(m.id, &self.keyring.encrypt(&plain, m.id.as_bytes())?).await?;
+                let plain = self.keyring.decrypt(&m.secret, m.id.as_uuid().as_bytes())?;
+                self.store.update_secret(m.id, &self.keyring.encrypt(&plain, m.id.as_uuid().as_bytes())?).await?;
                 changed += 1;
             }
         }

@@ -202,7 +202,7 @@ impl World {
         let secret = app_password::generate().expect("secret");
         let normalized = app_password::normalize(&secret).expect("normalized");
         let rec = AppPasswordRecord {
-            id: uuid::Uuid::now_v7(),
+            id: tessera_core::ids::AppPasswordId::new(),
             user_id: user.id,
             name: "Mail on my phone".into(),
             password_hash: app_password::hash(&normalized),

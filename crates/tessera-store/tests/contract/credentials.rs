@@ -21,7 +21,7 @@ use crate::common::{T0, envs};
 
 fn app_password(user: UserId, name: &str, hash: &str) -> AppPasswordRecord {
     AppPasswordRecord {
-        id: uuid::Uuid::now_v7(),
+        id: tessera_core::ids::AppPasswordId::new(),
         user_id: user,
         name: name.into(),
         password_hash: hash.into(),
@@ -31,7 +31,7 @@ fn app_password(user: UserId, name: &str, hash: &str) -> AppPasswordRecord {
 
 fn device(user: UserId, created_at: OffsetDateTime, days: i64) -> RememberedDevice {
     RememberedDevice {
-        id: uuid::Uuid::now_v7(),
+        id: tessera_core::ids::DeviceId::new(),
         user_id: user,
         created_at,
         last_used_at: None,
