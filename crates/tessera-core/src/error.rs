@@ -73,25 +73,6 @@ pub enum CoreError {
     Internal(String),
 }
 
-impl CoreError {
-    /// Whether this is a request that is wrong in a way no more specific code names (the
-    /// API's `invalid_request`).
-    pub fn is_invalid_request(&self) -> bool {
-        matches!(
-            self,
-            Self::InvalidDisplayName(_)
-                | Self::InvalidRole(_)
-                | Self::InvalidPassword(_)
-                | Self::InvalidAppPasswordName(_)
-                | Self::InvalidCodeFormat(_)
-                | Self::InvalidCursor(_)
-                | Self::InvalidKey(_)
-                | Self::NoPendingRegistration
-                | Self::InvalidRequest(_)
-        )
-    }
-}
-
 /// What a storage adapter reports. The cause is kept as the error's source for the log; the
 /// client sees only "internal".
 #[derive(Debug, thiserror::Error)]

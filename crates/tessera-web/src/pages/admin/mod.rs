@@ -141,7 +141,7 @@ pub(crate) fn refused(tenant: &str, e: CoreError) -> Response {
         CoreError::Forbidden(text) => message(StatusCode::FORBIDDEN, tenant, Msg::AdminForbidden(sentence(&text))),
         CoreError::NotFound(_) => message(StatusCode::NOT_FOUND, tenant, Msg::NotFound),
         // A request the pages never send (a forged or hand-made form): refused, nothing changed.
-        e if e.is_invalid_request() => {
+        e if crate::error::status_and_code(&e).1 == "invalid_request" => {
             message(StatusCode::BAD_REQUEST, tenant, Msg::AdminForbidden(sentence(&e.to_string())))
         }
         CoreError::Unauthorized => see_other(&url(tenant, "/signin"), &[cookies::clear_session()]),
