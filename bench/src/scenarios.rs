@@ -3,8 +3,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use tessera_core::cursor::encode_cursor;
 use tessera_core::mfa::{BulkOp, PerUserMfaState, QuickStep};
-use tessera_core::service::{BulkRequestRow, encode_cursor};
+use tessera_core::service::BulkRequestRow;
 
 use crate::db::FreshDb;
 use crate::report::{Row, Stats, cpu_time, fmt, thousands};

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tessera_core::access::Actor;
-use tessera_core::ids::{CorrelationId, DisplayName, Upn, UserId};
+use tessera_core::ids::{DisplayName, Upn, UserId};
 use tessera_core::mfa::PerUserMfaState;
 use tessera_core::ports::{Store, StoreTx, SystemClock};
-use tessera_core::service::Tessera;
+use tessera_core::service::{RequestCtx, Tessera};
 use tessera_core::user::NewUser;
 use tessera_store::SqlStore;
 use time::OffsetDateTime;
@@ -56,18 +56,12 @@ pub struct Seeded {
 pub async fn seed(store: &SqlStore, n: usize, mix: [u32; 3], batch: usize, rng: &mut Rng) -> anyhow::Result<Seeded> {
     let started = Instant::now();
     let services = Tessera::new(store.clone(), Arc::new(SystemClock));
-    let (tenant, admin) = services
-        .init_tenant(TENANT, &format!("admin@{DOMAIN}"), "bench-admin-password".into())
-        .await
-        .context("init_tenant")?;
-    let actor = Actor {
-        tenant_id: tenant.id,
-        user_id: admin.id,
-        upn: admin.upn.clone(),
-        roles: admin.roles.clone(),
-        source_ip: Some("127.0.0.1".into()),
-        correlation_id: CorrelationId::new(),
-    };
+    let (admin_upn, admin_password) = (format!("admin@{DOMAIN}"), "bench-admin-password");
+    let (tenant, _) = services.init_tenant(TENANT, &admin_upn, admin_password.into()).await.context("init_tenant")?;
+    // The administrator signs in as through the API (one sign-in log record, no audit record).
+    let ctx = RequestCtx { source_ip: Some("127.0.0.1".parse()?), ..Default::default() };
+    let token = services.issue_token(TENANT, &admin_upn, admin_password.into(), None, &ctx).await.context("token")?;
+    let actor = services.authenticate(TENANT, &token.access_token, &ctx).await.context("authenticate")?;
 
     let states: Vec<PerUserMfaState> = (0..n)
         .map(|_| {

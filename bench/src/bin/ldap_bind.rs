@@ -90,7 +90,7 @@ async fn seed(store: &SqlStore, tenant: TenantId, phc: &str, n: usize) -> anyhow
         let secret = app_password::generate()?;
         let normalized = app_password::normalize(&secret).context("normalize")?;
         records.push(AppPasswordRecord {
-            id: uuid::Uuid::now_v7(),
+            id: tessera_core::ids::AppPasswordId::new(),
             user_id: id,
             name: "bench".into(),
             password_hash: app_password::hash(&normalized),
@@ -238,7 +238,7 @@ async fn main() -> anyhow::Result<()> {
     let keyring = Arc::new(Keyring::new(DataKey::from_bytes(&[0x42; 32])?, Vec::new()));
     let services = Tessera::new(store.clone(), Arc::new(SystemClock)).with_keyring(keyring);
     let (tenant, _) = services.init_tenant(TENANT, ADMIN, PASSWORD.into()).await?;
-    let ctx = RequestCtx { source_ip: Some("10.0.0.1".into()), user_agent: None, device_tokens: Vec::new() };
+    let ctx = RequestCtx { source_ip: Some("10.0.0.1".parse().unwrap()), user_agent: None, device_tokens: Vec::new() };
     let token = services.issue_token(TENANT, ADMIN, PASSWORD.into(), None, &ctx).await?;
     let actor = services.authenticate(TENANT, &token.access_token, &ctx).await?;
     let allow = MfaSettingsPatch { allow_app_passwords: Some(true), ..MfaSettingsPatch::default() };

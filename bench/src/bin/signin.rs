@@ -148,13 +148,13 @@ async fn seed(
             });
             let secret = totp.then(|| secret_of(i));
             if let Some(s) = &secret {
-                let method_id = uuid::Uuid::now_v7();
+                let method_id = tessera_core::ids::MethodId::new();
                 methods.push(NewMethod {
                     id: method_id,
                     user_id: id,
                     kind: MethodKind::Totp,
                     label: Some("Authenticator app".into()),
-                    secret: Some(keyring.encrypt(s.as_bytes(), method_id.as_bytes())?),
+                    secret: Some(keyring.encrypt(s.as_bytes(), method_id.as_uuid().as_bytes())?),
                     created_at: now,
                     last_used_step: None,
                 });
@@ -393,7 +393,7 @@ async fn part_mfa(
     let secrets: Vec<TotpSecret> = seeded.iter().map(|s| s.secret.clone().expect("TOTP")).collect();
     let clock = Arc::new(FakeClock(AtomicI64::new(0)));
     let services = Tessera::new(store.clone(), clock.clone()).with_keyring(keyring.clone());
-    let ctx = RequestCtx { source_ip: Some("10.9.8.7".into()), ..Default::default() };
+    let ctx = RequestCtx { source_ip: Some("10.9.8.7".parse().unwrap()), ..Default::default() };
     // Round r is in step s0 + r, 10 s into it.
     let s0 = step_of(OffsetDateTime::now_utc()) + 1;
     let mut round = 0i64;
@@ -480,7 +480,7 @@ async fn part_mfa(
         let methods = store.totp_methods(u.id).await?;
         lap(1);
         let m = &methods[0];
-        let secret = TotpSecret::from_bytes(keyring.decrypt(&m.secret, m.id.as_bytes())?.to_vec());
+        let secret = TotpSecret::from_bytes(keyring.decrypt(&m.secret, m.id.as_uuid().as_bytes())?.to_vec());
         let matched = secret.verify(&c, now).context("code")?;
         lap(2);
         anyhow::ensure!(store.consume_totp_step(m.id, matched, now).await?);

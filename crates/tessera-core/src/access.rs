@@ -2,8 +2,11 @@
 //! service that acts on another user takes a [`Permit`], which only [`authorize`] creates,
 //! so a forgotten check does not compile.
 
+use std::net::IpAddr;
+
 use crate::error::CoreError;
-use crate::ids::{TenantId, Upn, UserId};
+use crate::ids::{CorrelationId, TenantId, Upn, UserId};
+use crate::user::User;
 
 /// The five administrator roles (Entra's names).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
@@ -41,7 +44,7 @@ impl Role {
 
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         Self::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            CoreError::Invalid(format!(
+            CoreError::InvalidRole(format!(
                 "'{}' is not a role: use one of {}",
                 s.escape_debug(),
                 Self::ALL.map(Role::as_str).join(", ")
@@ -142,19 +145,59 @@ pub fn role_allows(role: Role, action: Action, target: TargetKind) -> bool {
     }
 }
 
-/// Who is acting: an authenticated administrator of one tenant, and where the request came from.
+/// Who is acting: an authenticated user of one tenant, and where the request came from.
+/// Only the services that authenticate a caller (bearer token, browser session) build one,
+/// so no other crate can make up an administrator; tests use `Actor::for_tests` (feature
+/// `testing`).
 #[derive(Clone, Debug)]
 pub struct Actor {
-    pub tenant_id: TenantId,
-    pub user_id: UserId,
-    pub upn: Upn,
-    pub roles: Vec<Role>,
-    pub source_ip: Option<String>,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) user_id: UserId,
+    pub(crate) upn: Upn,
+    pub(crate) roles: Vec<Role>,
+    pub(crate) source_ip: Option<IpAddr>,
     /// Ties together the audit records written by one request.
-    pub correlation_id: crate::ids::CorrelationId,
+    pub(crate) correlation_id: CorrelationId,
 }
 
 impl Actor {
+    /// `user`, once authenticated, acting from `source_ip`, with a fresh correlation id.
+    pub(crate) fn authenticated(user: &User, source_ip: Option<IpAddr>) -> Self {
+        Self {
+            tenant_id: user.tenant_id,
+            user_id: user.id,
+            upn: user.upn.clone(),
+            roles: user.roles.clone(),
+            source_ip,
+            correlation_id: CorrelationId::new(),
+        }
+    }
+
+    /// An actor for `user` without authenticating it: for tests only.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn for_tests(user: &User, source_ip: Option<IpAddr>) -> Self {
+        Self::authenticated(user, source_ip)
+    }
+
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+    pub fn upn(&self) -> &Upn {
+        &self.upn
+    }
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+    pub fn source_ip(&self) -> Option<IpAddr> {
+        self.source_ip
+    }
+    pub fn correlation_id(&self) -> CorrelationId {
+        self.correlation_id
+    }
+
     pub fn may(&self, action: Action, target: TargetKind) -> bool {
         self.roles.iter().any(|r| role_allows(*r, action, target))
     }

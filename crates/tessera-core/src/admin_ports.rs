@@ -14,7 +14,7 @@ use crate::user::User;
 /// An app password as listed to an administrator (never its hash).
 #[derive(Clone, Debug)]
 pub struct AppPasswordInfo {
-    pub id: uuid::Uuid,
+    pub id: crate::ids::AppPasswordId,
     pub name: String,
     pub created_at: OffsetDateTime,
     pub last_used_at: Option<OffsetDateTime>,

@@ -57,7 +57,7 @@ pub fn hash(normalized: &str) -> String {
 pub fn validate_name(name: &str) -> Result<String, CoreError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_APP_PASSWORD_NAME || name.chars().any(char::is_control) {
-        return Err(CoreError::Invalid(format!(
+        return Err(CoreError::InvalidAppPasswordName(format!(
             "give the app password a name of 1-{MAX_APP_PASSWORD_NAME} characters, e.g. \"Mail on my phone\""
         )));
     }

@@ -1,5 +1,7 @@
 //! Audit records: who did what, when, from where, to whom, before -> after.
 
+use std::net::IpAddr;
+
 use time::OffsetDateTime;
 
 use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
@@ -11,7 +13,7 @@ pub struct AuditRecord {
     pub time: OffsetDateTime,
     pub actor_id: Option<UserId>,
     pub actor_upn: String,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     pub action: String,
     pub target_id: Option<UserId>,
     pub target_upn: Option<String>,

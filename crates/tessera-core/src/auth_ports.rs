@@ -38,7 +38,7 @@ pub trait AuthStore: Send + Sync {
     /// was used already (a replay).
     fn consume_totp_step(
         &self,
-        method: uuid::Uuid,
+        method: crate::ids::MethodId,
         step: i64,
         now: OffsetDateTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
@@ -53,7 +53,11 @@ pub trait AuthStore: Send + Sync {
 
     /// Every stored method secret (for key rotation).
     fn all_secrets(&self) -> impl Future<Output = StoreResult<Vec<TotpMethod>>> + Send;
-    fn update_secret(&self, method: uuid::Uuid, secret: &[u8]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn update_secret(
+        &self,
+        method: crate::ids::MethodId,
+        secret: &[u8],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Writes of sign-in that go with other changes (state, audit) in one transaction.
@@ -62,7 +66,11 @@ pub trait AuthTx: Send {
     fn delete_user_sessions(&mut self, user: UserId) -> impl Future<Output = StoreResult<u64>> + Send;
     fn insert_method(&mut self, m: &NewMethod) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deletes one method of the user; false when it was not theirs.
-    fn delete_method(&mut self, user: UserId, method: uuid::Uuid) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_method(
+        &mut self,
+        user: UserId,
+        method: crate::ids::MethodId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Replaces the user's recovery codes by these hashes.
     fn replace_recovery_codes(
         &mut self,

@@ -3,16 +3,17 @@
 //! LDAP binds. Each check-and-change is one atomic statement.
 
 use std::future::Future;
+use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
-use crate::ids::{TenantId, UserId};
+use crate::ids::{AppPasswordId, DeviceId, TenantId, UserId};
 use crate::ports::StoreResult;
 
 /// An app password as stored: only the hash of its secret.
 #[derive(Clone, Debug)]
 pub struct AppPasswordRecord {
-    pub id: uuid::Uuid,
+    pub id: AppPasswordId,
     pub user_id: UserId,
     pub name: String,
     pub password_hash: String,
@@ -22,12 +23,12 @@ pub struct AppPasswordRecord {
 /// A browser that answered MFA and asked not to be asked again (never its token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RememberedDevice {
-    pub id: uuid::Uuid,
+    pub id: DeviceId,
     pub user_id: UserId,
     pub created_at: OffsetDateTime,
     pub last_used_at: Option<OffsetDateTime>,
     pub expires_at: OffsetDateTime,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
 }
 
@@ -39,7 +40,7 @@ pub trait CredentialStore: Send + Sync {
         user: UserId,
         password_hash: &str,
         now: OffsetDateTime,
-    ) -> impl Future<Output = StoreResult<Option<uuid::Uuid>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<AppPasswordId>>> + Send;
     /// Finds the user's remembered device with this token hash that still counts (not expired
     /// at `now`, and created at or after the user's "restore MFA on remembered devices" time)
     /// and marks it used at `now`, in one statement. Returns its id.
@@ -48,7 +49,7 @@ pub trait CredentialStore: Send + Sync {
         user: UserId,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> impl Future<Output = StoreResult<Option<uuid::Uuid>>> + Send;
+    ) -> impl Future<Output = StoreResult<Option<DeviceId>>> + Send;
     /// The user's remembered devices that still count at `now` (as above), oldest first.
     fn remembered_devices(
         &self,
@@ -67,7 +68,11 @@ pub trait CredentialTx: Send {
     fn app_password_count_for_update(&mut self, user: UserId) -> impl Future<Output = StoreResult<u32>> + Send;
     fn insert_app_password(&mut self, rec: &AppPasswordRecord) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deletes one app password of the user; false when it was not theirs.
-    fn delete_app_password(&mut self, user: UserId, id: uuid::Uuid) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_app_password(
+        &mut self,
+        user: UserId,
+        id: AppPasswordId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn insert_remembered_device(
         &mut self,
         device: &RememberedDevice,
@@ -77,7 +82,7 @@ pub trait CredentialTx: Send {
     fn delete_remembered_device(
         &mut self,
         user: UserId,
-        id: uuid::Uuid,
+        id: DeviceId,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Deletes every remembered device of the user; returns how many.
     fn delete_remembered_devices(&mut self, user: UserId) -> impl Future<Output = StoreResult<u64>> + Send;

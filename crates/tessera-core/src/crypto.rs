@@ -22,7 +22,7 @@ pub struct DataKey {
 impl DataKey {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CoreError> {
         if bytes.len() != KEY_LEN {
-            return Err(CoreError::Invalid(format!("an encryption key is {KEY_LEN} bytes, got {}", bytes.len())));
+            return Err(CoreError::InvalidKey(format!("an encryption key is {KEY_LEN} bytes, got {}", bytes.len())));
         }
         let digest = Sha256::digest(bytes);
         let cipher = Aes256Gcm::new_from_slice(bytes).map_err(|_| CoreError::Internal("bad AES key".into()))?;

@@ -14,7 +14,30 @@ pub enum CoreError {
     #[error("{0}")]
     InvalidSetting(String),
     #[error("{0}")]
-    Invalid(String),
+    InvalidDisplayName(String),
+    #[error("{0}")]
+    InvalidRole(String),
+    /// A new password that the password rules refuse.
+    #[error("{0}")]
+    InvalidPassword(String),
+    #[error("{0}")]
+    InvalidAppPasswordName(String),
+    /// A code that is not six digits (a wrong code is [`CoreError::InvalidCode`]).
+    #[error("{0}")]
+    InvalidCodeFormat(String),
+    /// A paging cursor that is not the `next` value of a previous page.
+    #[error("{0}")]
+    InvalidCursor(String),
+    /// An encryption key of the wrong size.
+    #[error("{0}")]
+    InvalidKey(String),
+    /// A TOTP registration was confirmed with no secret pending.
+    #[error("start the registration again")]
+    NoPendingRegistration,
+    /// A request whose shape is wrong as a whole (a limit out of range, an empty change, too
+    /// many rows, an admin disabling their own account).
+    #[error("{0}")]
+    InvalidRequest(String),
     #[error("{0} was not found")]
     NotFound(String),
     #[error("a user with UPN '{0}' already exists in this tenant")]
@@ -50,12 +73,19 @@ pub enum CoreError {
     Internal(String),
 }
 
-/// What a storage adapter reports. The cause stays in the message for the log; the client
-/// sees only "internal".
+/// What a storage adapter reports. The cause is kept as the error's source for the log; the
+/// client sees only "internal".
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unique constraint violated: {0}")]
     Conflict(String),
     #[error("database error: {0}")]
-    Backend(String),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// A backend error with `cause` as its source.
+    pub fn backend(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Backend(cause.into())
+    }
 }

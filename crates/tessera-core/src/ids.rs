@@ -51,6 +51,9 @@ uuid_id!(TenantId);
 uuid_id!(UserId);
 uuid_id!(AuditId);
 uuid_id!(CorrelationId);
+uuid_id!(MethodId);
+uuid_id!(AppPasswordId);
+uuid_id!(DeviceId);
 
 /// A tenant's URL-safe short name: 2-63 characters of `a-z`, `0-9` and `-`, not starting or
 /// ending with `-`.
@@ -166,7 +169,7 @@ impl DisplayName {
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         let t = s.trim();
         if t.is_empty() || t.chars().count() > 256 || t.chars().any(char::is_control) {
-            return Err(CoreError::Invalid(
+            return Err(CoreError::InvalidDisplayName(
                 "a display name must be 1-256 characters without control characters".into(),
             ));
         }

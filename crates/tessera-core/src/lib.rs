@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth_ports;
 pub mod credential_ports;
 pub mod crypto;
+pub mod cursor;
 pub mod error;
 pub mod ids;
 pub mod mfa;

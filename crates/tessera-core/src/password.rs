@@ -14,7 +14,7 @@ impl Password {
     pub fn parse(s: String) -> Result<Self, CoreError> {
         let n = s.chars().count();
         if n < MIN_PASSWORD_LEN || s.len() > MAX_PASSWORD_LEN {
-            return Err(CoreError::Invalid(format!(
+            return Err(CoreError::InvalidPassword(format!(
                 "the password must be {MIN_PASSWORD_LEN}-{MAX_PASSWORD_LEN} characters long"
             )));
         }

@@ -1,6 +1,8 @@
 //! Browser sessions, throttling policies and registered methods: the values the sign-in
 //! services and their storage port share.
 
+use std::net::IpAddr;
+
 use time::{Duration, OffsetDateTime};
 
 use crate::ids::{TenantId, UserId};
@@ -46,7 +48,7 @@ pub struct Session {
     /// When the second factor was last given in this session (for "needs a fresh MFA").
     pub mfa_at: Option<OffsetDateTime>,
     pub mfa_method: Option<MethodKind>,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     /// A TOTP secret being registered, encrypted.
     pub pending_secret: Option<Vec<u8>>,
@@ -103,7 +105,7 @@ impl Default for SignInPolicy {
 /// A registered method, as listed on the security info page.
 #[derive(Clone, Debug)]
 pub struct MethodInfo {
-    pub id: uuid::Uuid,
+    pub id: crate::ids::MethodId,
     pub kind: MethodKind,
     pub label: Option<String>,
     pub created_at: OffsetDateTime,
@@ -113,14 +115,14 @@ pub struct MethodInfo {
 /// A TOTP method with its encrypted secret.
 #[derive(Clone, Debug)]
 pub struct TotpMethod {
-    pub id: uuid::Uuid,
+    pub id: crate::ids::MethodId,
     pub secret: Vec<u8>,
 }
 
 /// A method to add.
 #[derive(Clone, Debug)]
 pub struct NewMethod {
-    pub id: uuid::Uuid,
+    pub id: crate::ids::MethodId,
     pub user_id: UserId,
     pub kind: MethodKind,
     pub label: Option<String>,

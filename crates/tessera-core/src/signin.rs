@@ -1,5 +1,7 @@
 //! The sign-in decision (a pure function) and sign-in log records.
 
+use std::net::IpAddr;
+
 use time::OffsetDateTime;
 
 use crate::ids::{TenantId, UserId};
@@ -104,7 +106,7 @@ pub struct SignInRecord {
     pub user_id: Option<UserId>,
     /// The UPN as typed (lower-cased).
     pub upn: String,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     /// `api`, `browser` or `legacy`.
     pub client: String,

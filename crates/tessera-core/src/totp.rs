@@ -92,7 +92,7 @@ impl TotpCode {
         if digits.len() == DIGITS as usize && digits.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(digits))
         } else {
-            Err(CoreError::Invalid(format!("the code must be {DIGITS} digits")))
+            Err(CoreError::InvalidCodeFormat(format!("the code must be {DIGITS} digits")))
         }
     }
 }

@@ -114,7 +114,7 @@ where
     D: Directory,
 {
     let mut framed = Framed::new(io, LdapCodec::new(Some(limits.max_message_bytes), None));
-    let mut session = Session::new(dir, peer.ip().to_canonical().to_string(), limits);
+    let mut session = Session::new(dir, peer.ip().to_canonical(), limits);
     // A request that cannot finish in this time (a client that stops reading its results)
     // ends the connection.
     let op_timeout = limits.search_time + Duration::from_secs(60);

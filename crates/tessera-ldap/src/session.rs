@@ -51,7 +51,7 @@ pub(crate) struct Session<D> {
 }
 
 impl<D: Directory> Session<D> {
-    pub(crate) fn new(dir: D, peer_ip: String, limits: Limits) -> Self {
+    pub(crate) fn new(dir: D, peer_ip: std::net::IpAddr, limits: Limits) -> Self {
         let ctx = RequestCtx { source_ip: Some(peer_ip), user_agent: Some("ldap".into()), device_tokens: Vec::new() };
         Session { dir, ctx, limits, bound: None }
     }

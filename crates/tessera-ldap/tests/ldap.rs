@@ -33,7 +33,7 @@ async fn password_then_enforce_then_app_password() {
     assert_eq!((last.client.as_str(), last.result.as_str()), ("legacy", "success"));
     assert_eq!(last.credential.as_deref(), Some("password"));
     assert_eq!(last.user_agent.as_deref(), Some("ldap"));
-    assert_eq!(last.source_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(last.source_ip.map(|ip| ip.to_string()).as_deref(), Some("127.0.0.1"));
 
     w.bulk(ALICE, BulkOp::QuickStep(QuickStep::Enforce)).await;
     w.whoami(ALICE, ALICE_PW).await.code(49).stderr_has("Invalid credentials");

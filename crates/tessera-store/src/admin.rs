@@ -5,11 +5,11 @@
 use sqlx::AssertSqlSafe;
 use tessera_core::admin_ports::{AdminStore, AppPasswordInfo};
 use tessera_core::audit::Page;
-use tessera_core::ids::{TenantId, UserId};
+use tessera_core::cursor::encode_cursor;
+use tessera_core::ids::{AppPasswordId, TenantId, UserId};
 use tessera_core::mfa::{MethodKind, PerUserMfaState};
 use tessera_core::ports::StoreResult;
 use tessera_core::report::RegistrationCounts;
-use tessera_core::service::encode_cursor;
 use tessera_core::user::User;
 use time::OffsetDateTime;
 
@@ -138,7 +138,7 @@ impl AdminStore for SqlStore {
                 let id: String = get(r, "id")?;
                 let last: Option<i64> = get(r, "last_used_at")?;
                 Ok(AppPasswordInfo {
-                    id: uuid::Uuid::parse_str(&id).map_err(|_| corrupt("app password id", &id))?,
+                    id: AppPasswordId::parse(&id).ok_or_else(|| corrupt("app password id", &id))?,
                     name: get(r, "name")?,
                     created_at: from_micros(get(r, "created_at")?)?,
                     last_used_at: last.map(from_micros).transpose()?,

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tessera_core::auth_ports::{AuthStore, AuthTx};
 use tessera_core::error::StoreError;
-use tessera_core::ids::{TenantId, UserId};
+use tessera_core::ids::{MethodId, TenantId, UserId};
 use tessera_core::mfa::MethodKind;
 use tessera_core::ports::StoreResult;
 use tessera_core::session::{MethodInfo, NewMethod, Session, SessionStage, ThrottlePolicy, ThrottleState, TotpMethod};
@@ -38,7 +38,7 @@ fn session_from_row(r: &AnyRow) -> StoreResult<Session> {
         expires_at: from_micros(get(r, "expires_at")?)?,
         mfa_at: opt_time("mfa_at")?,
         mfa_method: mfa_method.as_deref().and_then(MethodKind::parse),
-        source_ip: get(r, "source_ip")?,
+        source_ip: crate::sql::source_ip(r)?,
         user_agent: get(r, "user_agent")?,
         pending_secret: get(r, "pending_secret")?,
     })
@@ -60,7 +60,7 @@ async fn insert_session<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(e: E, s
     .bind(micros(s.expires_at))
     .bind(s.mfa_at.map(micros))
     .bind(s.mfa_method.map(|m| m.as_str()))
-    .bind(s.source_ip.as_deref())
+    .bind(s.source_ip.map(|ip| ip.to_string()))
     .bind(s.user_agent.as_deref())
     .bind(s.pending_secret.clone())
     .execute(e)
@@ -100,7 +100,7 @@ impl AuthStore for SqlStore {
                 let row = rows
                     .iter()
                     .find(|r| get::<String>(r, "key").is_ok_and(|k| k == *key))
-                    .ok_or_else(|| StoreError::Backend(format!("no throttle count returned for {key}")))?;
+                    .ok_or_else(|| StoreError::backend(format!("no throttle count returned for {key}")))?;
                 let attempts: i64 = get(row, "attempts")?;
                 Ok(ThrottleState {
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
@@ -209,7 +209,7 @@ impl AuthStore for SqlStore {
                 let kind: String = get(r, "kind")?;
                 let last: Option<i64> = get(r, "last_used_at")?;
                 Ok(MethodInfo {
-                    id: uuid::Uuid::parse_str(&id).map_err(|_| corrupt("method id", &id))?,
+                    id: MethodId::parse(&id).ok_or_else(|| corrupt("method id", &id))?,
                     kind: MethodKind::parse(&kind).ok_or_else(|| corrupt("method kind", &kind))?,
                     label: get(r, "label")?,
                     created_at: from_micros(get(r, "created_at")?)?,
@@ -229,7 +229,7 @@ impl AuthStore for SqlStore {
         totp_methods_from(&rows)
     }
 
-    async fn consume_totp_step(&self, method: uuid::Uuid, step: i64, now: OffsetDateTime) -> StoreResult<bool> {
+    async fn consume_totp_step(&self, method: MethodId, step: i64, now: OffsetDateTime) -> StoreResult<bool> {
         let r = sqlx::query(
             "UPDATE auth_methods SET last_used_step = $2, last_used_at = $3 \
              WHERE id = $1 AND (last_used_step IS NULL OR last_used_step < $2)",
@@ -273,7 +273,7 @@ impl AuthStore for SqlStore {
         totp_methods_from(&rows)
     }
 
-    async fn update_secret(&self, method: uuid::Uuid, secret: &[u8]) -> StoreResult<()> {
+    async fn update_secret(&self, method: MethodId, secret: &[u8]) -> StoreResult<()> {
         sqlx::query("UPDATE auth_methods SET secret = $2 WHERE id = $1")
             .bind(method.to_string())
             .bind(secret.to_vec())
@@ -290,7 +290,7 @@ fn totp_methods_from(rows: &[AnyRow]) -> StoreResult<Vec<TotpMethod>> {
             let id: String = get(r, "id")?;
             let secret: Option<Vec<u8>> = r.try_get("secret").map_err(backend_err)?;
             Ok(TotpMethod {
-                id: uuid::Uuid::parse_str(&id).map_err(|_| corrupt("method id", &id))?,
+                id: MethodId::parse(&id).ok_or_else(|| corrupt("method id", &id))?,
                 secret: secret.unwrap_or_default(),
             })
         })
@@ -325,10 +325,10 @@ impl AuthTx for SqlTx {
         Ok(())
     }
 
-    async fn delete_method(&mut self, user: UserId, method: uuid::Uuid) -> StoreResult<bool> {
+    async fn delete_method(&mut self, user: UserId, method: MethodId) -> StoreResult<bool> {
         self.delete_users_row(
             "DELETE FROM auth_methods WHERE id = $1 AND user_id = $2 AND kind <> 'recoveryCode'",
-            method,
+            method.as_uuid(),
             user,
         )
         .await
@@ -358,7 +358,7 @@ impl AuthTx for SqlTx {
         }
         if !hashes.is_empty() {
             self.insert_method(&NewMethod {
-                id: uuid::Uuid::now_v7(),
+                id: MethodId::new(),
                 user_id: user,
                 kind: MethodKind::RecoveryCode,
                 label: Some("Recovery codes".into()),

@@ -5,7 +5,7 @@
 
 use sqlx::any::AnyRow;
 use tessera_core::credential_ports::{AppPasswordRecord, CredentialStore, CredentialTx, RememberedDevice};
-use tessera_core::ids::{TenantId, UserId};
+use tessera_core::ids::{AppPasswordId, DeviceId, TenantId, UserId};
 use tessera_core::ports::StoreResult;
 use time::OffsetDateTime;
 
@@ -23,21 +23,21 @@ fn still_counts(now: &str) -> String {
     )
 }
 
-fn uuid_col(row: &AnyRow, col: &str, what: &str) -> StoreResult<uuid::Uuid> {
-    let s: String = get(row, col)?;
-    uuid::Uuid::parse_str(&s).map_err(|_| corrupt(what, &s))
+fn id_col<T>(row: &AnyRow, what: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let s: String = get(row, "id")?;
+    parse(&s).ok_or_else(|| corrupt(what, &s))
 }
 
 fn device_from_row(r: &AnyRow) -> StoreResult<RememberedDevice> {
     let user: String = get(r, "user_id")?;
     let last: Option<i64> = get(r, "last_used_at")?;
     Ok(RememberedDevice {
-        id: uuid_col(r, "id", "remembered device id")?,
+        id: id_col(r, "remembered device id", DeviceId::parse)?,
         user_id: user_id(&user)?,
         created_at: from_micros(get(r, "created_at")?)?,
         last_used_at: last.map(from_micros).transpose()?,
         expires_at: from_micros(get(r, "expires_at")?)?,
-        source_ip: get(r, "source_ip")?,
+        source_ip: crate::sql::source_ip(r)?,
         user_agent: get(r, "user_agent")?,
     })
 }
@@ -48,7 +48,7 @@ impl CredentialStore for SqlStore {
         user: UserId,
         password_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<uuid::Uuid>> {
+    ) -> StoreResult<Option<AppPasswordId>> {
         let row = sqlx::query(
             "UPDATE app_passwords SET last_used_at = $1 WHERE user_id = $2 AND password_hash = $3 RETURNING id",
         )
@@ -58,7 +58,7 @@ impl CredentialStore for SqlStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend_err)?;
-        row.map(|r| uuid_col(&r, "id", "app password id")).transpose()
+        row.map(|r| id_col(&r, "app password id", AppPasswordId::parse)).transpose()
     }
 
     async fn use_remembered_device(
@@ -66,7 +66,7 @@ impl CredentialStore for SqlStore {
         user: UserId,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<uuid::Uuid>> {
+    ) -> StoreResult<Option<DeviceId>> {
         // Both accept an alias for the updated table; SQLite's RETURNING takes only bare names.
         let sql = format!(
             "UPDATE remembered_devices AS d SET last_used_at = $1 \
@@ -80,7 +80,7 @@ impl CredentialStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend_err)?;
-        row.map(|r| uuid_col(&r, "id", "remembered device id")).transpose()
+        row.map(|r| id_col(&r, "remembered device id", DeviceId::parse)).transpose()
     }
 
     async fn remembered_devices(&self, user: UserId, now: OffsetDateTime) -> StoreResult<Vec<RememberedDevice>> {
@@ -148,8 +148,8 @@ impl CredentialTx for SqlTx {
         Ok(())
     }
 
-    async fn delete_app_password(&mut self, user: UserId, id: uuid::Uuid) -> StoreResult<bool> {
-        self.delete_users_row("DELETE FROM app_passwords WHERE id = $1 AND user_id = $2", id, user).await
+    async fn delete_app_password(&mut self, user: UserId, id: AppPasswordId) -> StoreResult<bool> {
+        self.delete_users_row("DELETE FROM app_passwords WHERE id = $1 AND user_id = $2", id.as_uuid(), user).await
     }
 
     async fn insert_remembered_device(&mut self, d: &RememberedDevice, token_hash: &str) -> StoreResult<()> {
@@ -163,7 +163,7 @@ impl CredentialTx for SqlTx {
         .bind(micros(d.created_at))
         .bind(d.last_used_at.map(micros))
         .bind(micros(d.expires_at))
-        .bind(d.source_ip.as_deref())
+        .bind(d.source_ip.map(|ip| ip.to_string()))
         .bind(d.user_agent.as_deref())
         .execute(&mut *self.tx)
         .await
@@ -171,8 +171,8 @@ impl CredentialTx for SqlTx {
         Ok(())
     }
 
-    async fn delete_remembered_device(&mut self, user: UserId, id: uuid::Uuid) -> StoreResult<bool> {
-        self.delete_users_row("DELETE FROM remembered_devices WHERE id = $1 AND user_id = $2", id, user).await
+    async fn delete_remembered_device(&mut self, user: UserId, id: DeviceId) -> StoreResult<bool> {
+        self.delete_users_row("DELETE FROM remembered_devices WHERE id = $1 AND user_id = $2", id.as_uuid(), user).await
     }
 
     async fn delete_remembered_devices(&mut self, user: UserId) -> StoreResult<u64> {

@@ -62,7 +62,7 @@ async fn checkpoint_in_background(pool: AnyPool) {
 fn backend_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
-        _ => StoreError::Backend(e.to_string()),
+        _ => StoreError::backend(e),
     }
 }
 
@@ -85,7 +85,7 @@ impl SqlStore {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::Backend("the database URL must start with sqlite:// or postgres://".into()));
+            return Err(StoreError::backend("the database URL must start with sqlite:// or postgres://"));
         };
         let options = AnyConnectOptions::from_str(url).map_err(backend_err)?;
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));

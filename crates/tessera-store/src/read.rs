@@ -4,11 +4,10 @@ use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use tessera_core::audit::{AuditQuery, AuditRecord, Page};
-use tessera_core::error::StoreError;
+use tessera_core::cursor::encode_cursor;
 use tessera_core::ids::{AuditId, CorrelationId, TenantId, TenantSlug, UserRef};
 use tessera_core::mfa::MethodKind;
 use tessera_core::ports::{ApiToken, Credential, Store, StoreResult};
-use tessera_core::service::encode_cursor;
 use tessera_core::settings::MfaSettings;
 use tessera_core::signin::{MfaRequiredBy, MfaSkip, SignInRecord};
 use tessera_core::user::{Tenant, User, UserQuery};
@@ -41,7 +40,7 @@ pub(crate) async fn fetch_settings(conn: &mut AnyConnection, tenant: TenantId) -
         .await
         .map_err(backend_err)?;
     match json {
-        Some(j) => serde_json::from_str(&j).map_err(|e| StoreError::Backend(format!("bad settings JSON: {e}"))),
+        Some(j) => serde_json::from_str(&j).map_err(|e| crate::sql::caused("bad settings JSON", e)),
         None => Ok(MfaSettings::default()),
     }
 }
@@ -142,7 +141,7 @@ fn page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T>
 
 fn json_col(row: &AnyRow, col: &str) -> StoreResult<Option<serde_json::Value>> {
     let s: Option<String> = get(row, col)?;
-    s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Backend(format!("bad JSON in {col}: {e}")))).transpose()
+    s.map(|s| serde_json::from_str(&s).map_err(|e| crate::sql::caused(format!("bad JSON in {col}"), e))).transpose()
 }
 
 fn opt_user_id(row: &AnyRow, col: &str) -> StoreResult<Option<tessera_core::ids::UserId>> {
@@ -159,7 +158,7 @@ fn audit_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<AuditRecord> {
         time: from_micros(get(row, "time")?)?,
         actor_id: opt_user_id(row, "actor_id")?,
         actor_upn: get(row, "actor_upn")?,
-        source_ip: get(row, "source_ip")?,
+        source_ip: crate::sql::source_ip(row)?,
         action: get(row, "action")?,
         target_id: opt_user_id(row, "target_id")?,
         target_upn: get(row, "target_upn")?,
@@ -180,7 +179,7 @@ fn signin_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<SignInRecord> 
         time: from_micros(get(row, "time")?)?,
         user_id: opt_user_id(row, "user_id")?,
         upn: get(row, "upn")?,
-        source_ip: get(row, "source_ip")?,
+        source_ip: crate::sql::source_ip(row)?,
         user_agent: get(row, "user_agent")?,
         client: get(row, "client")?,
         result: get(row, "result")?,
@@ -315,7 +314,7 @@ impl Store for SqlStore {
         .bind(micros(r.time))
         .bind(r.user_id.map(|u| u.to_string()))
         .bind(r.upn.as_str())
-        .bind(r.source_ip.as_deref())
+        .bind(r.source_ip.map(|ip| ip.to_string()))
         .bind(r.user_agent.as_deref())
         .bind(r.client.as_str())
         .bind(r.result.as_str())

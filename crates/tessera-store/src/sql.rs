@@ -1,6 +1,8 @@
 //! SQL helpers shared by reads and writes: value conversions, placeholder lists, and loading
 //! users with their roles and methods.
 
+use std::net::IpAddr;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tessera_core::access::Role;
@@ -47,7 +49,7 @@ pub(crate) fn micros(t: OffsetDateTime) -> i64 {
 
 pub(crate) fn from_micros(v: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000)
-        .map_err(|e| StoreError::Backend(format!("bad timestamp {v}: {e}")))
+        .map_err(|e| caused(format!("bad timestamp {v}"), e))
 }
 
 /// Placeholders for `n` parameters numbered from `from`, for statements whose parameters
@@ -69,7 +71,21 @@ pub(crate) fn prefix_end(prefix: &str) -> String {
 }
 
 pub(crate) fn corrupt(what: &str, v: &str) -> StoreError {
-    StoreError::Backend(format!("unexpected {what} in database: {v:?}"))
+    StoreError::backend(format!("unexpected {what} in database: {v:?}"))
+}
+
+/// A backend error that says what was being done, with `cause` kept as its source.
+pub(crate) fn caused(what: impl Into<String>, cause: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::backend(Caused { what: what.into(), cause: Box::new(cause) })
+}
+
+#[derive(Debug, thiserror::Error)]
+/// Its text repeats the cause's, so that a log line that prints only the top error still says it.
+#[error("{what}: {cause}")]
+struct Caused {
+    what: String,
+    #[source]
+    cause: Box<dyn std::error::Error + Send + Sync>,
 }
 
 pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T, StoreError>
@@ -77,6 +93,13 @@ where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     row.try_get(col).map_err(backend_err)
+}
+
+/// A source IP column: text as written, parsed on read (a value that is not an IP is an error).
+pub(crate) fn source_ip(row: &AnyRow) -> Result<Option<IpAddr>, StoreError> {
+    get::<Option<String>>(row, "source_ip")?
+        .map(|s| s.parse().map_err(|e| caused(format!("unexpected source IP in database: {s:?}"), e)))
+        .transpose()
 }
 
 pub(crate) fn user_id(s: &str) -> Result<UserId, StoreError> {

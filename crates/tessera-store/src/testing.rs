@@ -167,3 +167,13 @@ pub async fn raw_secrets(store: &SqlStore, user: UserId) -> Vec<Vec<u8>> {
         .await
         .expect("read secrets")
 }
+
+/// Overwrites the source IP of every audit record with `text`, as a hand-edited or damaged
+/// database would hold it.
+pub async fn overwrite_audit_source_ips(store: &SqlStore, text: &str) {
+    sqlx::query("UPDATE audit_log SET source_ip = $1")
+        .bind(text.to_owned())
+        .execute(&store.pool)
+        .await
+        .expect("overwrite source IPs");
+}

@@ -235,7 +235,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn put_settings(&mut self, tenant: TenantId, s: &MfaSettings) -> StoreResult<()> {
-        let json = serde_json::to_string(s).map_err(|e| tessera_core::error::StoreError::Backend(e.to_string()))?;
+        let json = serde_json::to_string(s).map_err(|e| crate::sql::caused("settings to JSON", e))?;
         sqlx::query(
             "INSERT INTO mfa_settings (tenant_id, settings) VALUES ($1, $2) \
              ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings",
@@ -268,7 +268,7 @@ impl StoreTx for SqlTx {
                     .bind(r.actor_id.map(|a| a.to_string()))
                     .bind(r.actor_upn.as_str())
                     .bind(r.actor_upn.to_lowercase())
-                    .bind(r.source_ip.as_deref())
+                    .bind(r.source_ip.map(|ip| ip.to_string()))
                     .bind(r.action.as_str())
                     .bind(r.target_id.map(|t| t.to_string()))
                     .bind(r.target_upn.as_deref())

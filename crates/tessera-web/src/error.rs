@@ -38,31 +38,45 @@ impl ApiError {
     }
 }
 
+/// The status and stable code of a domain error.
+pub(crate) fn status_and_code(e: &CoreError) -> (StatusCode, &'static str) {
+    use StatusCode as S;
+    match e {
+        CoreError::InvalidUpn(_) => (S::BAD_REQUEST, "invalid_upn"),
+        CoreError::InvalidTenant(_) => (S::BAD_REQUEST, "invalid_tenant"),
+        CoreError::InvalidState(_) => (S::BAD_REQUEST, "invalid_state"),
+        CoreError::InvalidSetting(_) => (S::BAD_REQUEST, "invalid_setting"),
+        CoreError::InvalidDisplayName(_)
+        | CoreError::InvalidRole(_)
+        | CoreError::InvalidPassword(_)
+        | CoreError::InvalidAppPasswordName(_)
+        | CoreError::InvalidCodeFormat(_)
+        | CoreError::InvalidCursor(_)
+        | CoreError::InvalidKey(_)
+        | CoreError::NoPendingRegistration
+        | CoreError::InvalidRequest(_) => (S::BAD_REQUEST, "invalid_request"),
+        CoreError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+        CoreError::UserExists(_) => (S::CONFLICT, "user_exists"),
+        CoreError::TenantExists(_) => (S::CONFLICT, "tenant_exists"),
+        CoreError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
+        CoreError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
+        CoreError::Unauthorized => (S::UNAUTHORIZED, "unauthorized"),
+        CoreError::MfaRequired => (S::UNAUTHORIZED, "mfa_required"),
+        CoreError::MfaRegistrationRequired => (S::FORBIDDEN, "mfa_registration_required"),
+        CoreError::AccountDisabled => (S::FORBIDDEN, "account_disabled"),
+        CoreError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_requests"),
+        CoreError::InvalidCode => (S::UNAUTHORIZED, "invalid_otp"),
+        CoreError::FreshMfaRequired => (S::FORBIDDEN, "fresh_mfa_required"),
+        CoreError::LimitReached(_) => (S::CONFLICT, "limit_reached"),
+        CoreError::BulkRejected(_) => (S::UNPROCESSABLE_ENTITY, "bulk_rejected"),
+        CoreError::Store(_) | CoreError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         use StatusCode as S;
-        let (status, code) = match &e {
-            CoreError::InvalidUpn(_) => (S::BAD_REQUEST, "invalid_upn"),
-            CoreError::InvalidTenant(_) => (S::BAD_REQUEST, "invalid_tenant"),
-            CoreError::InvalidState(_) => (S::BAD_REQUEST, "invalid_state"),
-            CoreError::InvalidSetting(_) => (S::BAD_REQUEST, "invalid_setting"),
-            CoreError::Invalid(_) => (S::BAD_REQUEST, "invalid_request"),
-            CoreError::NotFound(_) => (S::NOT_FOUND, "not_found"),
-            CoreError::UserExists(_) => (S::CONFLICT, "user_exists"),
-            CoreError::TenantExists(_) => (S::CONFLICT, "tenant_exists"),
-            CoreError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
-            CoreError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
-            CoreError::Unauthorized => (S::UNAUTHORIZED, "unauthorized"),
-            CoreError::MfaRequired => (S::UNAUTHORIZED, "mfa_required"),
-            CoreError::MfaRegistrationRequired => (S::FORBIDDEN, "mfa_registration_required"),
-            CoreError::AccountDisabled => (S::FORBIDDEN, "account_disabled"),
-            CoreError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too_many_requests"),
-            CoreError::InvalidCode => (S::UNAUTHORIZED, "invalid_otp"),
-            CoreError::FreshMfaRequired => (S::FORBIDDEN, "fresh_mfa_required"),
-            CoreError::LimitReached(_) => (S::CONFLICT, "limit_reached"),
-            CoreError::BulkRejected(_) => (S::UNPROCESSABLE_ENTITY, "bulk_rejected"),
-            CoreError::Store(_) | CoreError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
-        };
+        let (status, code) = status_and_code(&e);
         let message = if status == S::INTERNAL_SERVER_ERROR {
             // The cause goes to the log, never to the client.
             tracing::error!(error = %e, "internal error");

@@ -58,8 +58,7 @@ impl FromRequestParts<App> for ClientCtx {
             .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
         let forwarded: Vec<&str> =
             parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
-        let source_ip =
-            peer.map(|p| tessera_core::settings::client_ip(p.ip(), &forwarded, app.trusted_proxies()).to_string());
+        let source_ip = peer.map(|p| tessera_core::settings::client_ip(p.ip(), &forwarded, app.trusted_proxies()));
         let user_agent =
             parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect());
         Ok(Self(RequestCtx { source_ip, user_agent, device_tokens: Vec::new() }))

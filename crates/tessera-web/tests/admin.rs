@@ -1082,7 +1082,7 @@ async fn the_user_page_deletes_app_passwords_forgets_browsers_and_blocks_sign_in
     let secret = app_password::generate().unwrap();
     let mut tx = store.begin().await.unwrap();
     tx.insert_app_password(&AppPasswordRecord {
-        id: uuid::Uuid::now_v7(),
+        id: tessera_core::ids::AppPasswordId::new(),
         user_id: bo,
         name: "Printer".into(),
         password_hash: app_password::hash(&app_password::normalize(&secret).unwrap()),
@@ -1091,12 +1091,12 @@ async fn the_user_page_deletes_app_passwords_forgets_browsers_and_blocks_sign_in
     .await
     .unwrap();
     let device = RememberedDevice {
-        id: uuid::Uuid::now_v7(),
+        id: tessera_core::ids::DeviceId::new(),
         user_id: bo,
         created_at: now,
         last_used_at: None,
         expires_at: now + Duration::days(14),
-        source_ip: Some("192.0.2.8".into()),
+        source_ip: Some("192.0.2.8".parse().unwrap()),
         user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36".into()),
     };
     tx.insert_remembered_device(&device, "a-token-hash").await.unwrap();

@@ -5,7 +5,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{AuditDraft, LogFilter, RequestCtx, SessionView, Tessera, new_correlation_id};
+use super::{AuditDraft, LogFilter, RequestCtx, SessionView, Tessera};
 use crate::access::{Action, Actor, TargetKind, authorize};
 use crate::admin_ports::{AdminStore, AppPasswordInfo};
 use crate::audit::{AuditQuery, AuditRecord, Page};
@@ -90,14 +90,7 @@ where
                     .into(),
             ));
         }
-        let actor = Actor {
-            tenant_id: user.tenant_id,
-            user_id: user.id,
-            upn: user.upn.clone(),
-            roles: user.roles.clone(),
-            source_ip: ctx.source_ip.clone(),
-            correlation_id: new_correlation_id(),
-        };
+        let actor = Actor::authenticated(&user, ctx.source_ip);
         Ok(AdminSession { actor, display_name: user.display_name, session })
     }
 
@@ -164,7 +157,7 @@ where
         let user = self.get_user(actor, user).await?;
         permit.check_target(user.tenant_id, &user.roles, user.upn.as_str())?;
         let not_found = || CoreError::NotFound("the sign-in method".into());
-        let id = uuid::Uuid::parse_str(method.trim()).map_err(|_| not_found())?;
+        let id = crate::ids::MethodId::parse(method.trim()).ok_or_else(not_found)?;
         let info = self.store.methods(user.id).await?.into_iter().find(|m| m.id == id).ok_or_else(not_found)?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_method(user.id, id).await? {
@@ -193,9 +186,9 @@ where
         authorize(actor, actor.tenant_id, Action::ReadDirectory, TargetKind::Tenant)?;
         let limit = limit.unwrap_or(super::directory::DEFAULT_PAGE);
         if !(1..=super::directory::MAX_PAGE).contains(&limit) {
-            return Err(CoreError::Invalid(format!("limit must be 1-{}", super::directory::MAX_PAGE)));
+            return Err(CoreError::InvalidRequest(format!("limit must be 1-{}", super::directory::MAX_PAGE)));
         }
-        let after = cursor.map(super::decode_cursor).transpose()?;
+        let after = cursor.map(crate::cursor::decode_cursor).transpose()?;
         let counts = self.store.registration_counts(actor.tenant_id).await?;
         let unregistered = self.store.unregistered_users(actor.tenant_id, limit, after).await?;
         Ok(RegistrationReport { counts, unregistered })

@@ -133,14 +133,7 @@ impl<S: Store> Tessera<S> {
             .await?
             .filter(|u| u.account_enabled)
             .ok_or(CoreError::Unauthorized)?;
-        Ok(Actor {
-            tenant_id: tenant,
-            user_id: user.id,
-            upn: user.upn,
-            roles: user.roles,
-            source_ip: ctx.source_ip.clone(),
-            correlation_id: new_correlation_id(),
-        })
+        Ok(Actor::authenticated(&user, ctx.source_ip))
     }
 
     pub fn now_utc(&self) -> OffsetDateTime {

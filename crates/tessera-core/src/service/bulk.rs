@@ -52,13 +52,16 @@ impl<S: Store> Tessera<S> {
     /// Applies `rows` (or, with `dry_run`, only reports what would happen).
     pub async fn bulk(&self, actor: &Actor, rows: Vec<BulkRequestRow>, dry_run: bool) -> Result<BulkReport, CoreError> {
         if rows.is_empty() {
-            return Err(CoreError::Invalid("no users given".into()));
+            return Err(CoreError::InvalidRequest("no users given".into()));
         }
         if rows.len() > MAX_BULK_ROWS {
-            return Err(CoreError::Invalid(format!("at most {MAX_BULK_ROWS} users per request, got {}", rows.len())));
+            return Err(CoreError::InvalidRequest(format!(
+                "at most {MAX_BULK_ROWS} users per request, got {}",
+                rows.len()
+            )));
         }
         if rows.iter().any(|r| matches!(r.op, BulkOp::ManageUserSettings(o) if o.is_empty())) {
-            return Err(CoreError::Invalid("choose at least one of the user settings options".into()));
+            return Err(CoreError::InvalidRequest("choose at least one of the user settings options".into()));
         }
         // The request as a whole must be something the actor may do to someone.
         let mut permits = Vec::new();

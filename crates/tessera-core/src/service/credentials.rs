@@ -13,6 +13,7 @@ use crate::app_password::{self, MAX_APP_PASSWORDS};
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::{AppPasswordRecord, CredentialStore, CredentialTx, RememberedDevice};
 use crate::error::CoreError;
+use crate::ids::{AppPasswordId, DeviceId};
 use crate::password::{self, Password};
 use crate::ports::{Store, StoreTx};
 use crate::session::{Session, SessionStage};
@@ -51,8 +52,10 @@ pub struct MyCredentials {
     pub remembered_devices: Vec<RememberedDevice>,
 }
 
-fn parse_id(id: &str, what: &str) -> Result<uuid::Uuid, CoreError> {
-    uuid::Uuid::parse_str(id.trim()).map_err(|_| CoreError::NotFound(what.into()))
+/// An app password or remembered device id as the caller gave it; one that is not an id is
+/// "not found", like an id of nothing.
+fn parse_id<T>(id: &str, what: &str, parse: fn(&str) -> Option<T>) -> Result<T, CoreError> {
+    parse(id.trim()).ok_or_else(|| CoreError::NotFound(what.into()))
 }
 
 impl<S> Tessera<S>
@@ -101,13 +104,13 @@ where
         let normalized = app_password::normalize(&secret).ok_or_else(|| CoreError::Internal("app password".into()))?;
         let now = self.now();
         let rec = AppPasswordRecord {
-            id: uuid::Uuid::now_v7(),
+            id: AppPasswordId::new(),
             user_id: user.id,
             name,
             password_hash: app_password::hash(&normalized),
             created_at: now,
         };
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         // The tenant's settings are read again inside the transaction: an admin who turns app
         // passwords off at this moment is not overtaken.
@@ -138,20 +141,20 @@ where
     /// Deletes one of the signed-in user's app passwords.
     pub async fn delete_my_app_password(&self, token: &str, id: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
         let (_, user) = self.signed_in_user(token).await?;
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         self.delete_app_password_of(&actor, &user, id).await
     }
 
     /// Forgets one of the signed-in user's remembered devices.
     pub async fn forget_my_device(&self, token: &str, id: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
         let (_, user) = self.signed_in_user(token).await?;
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         self.forget_device_of(&actor, &user, id).await
     }
 
     async fn delete_app_password_of(&self, actor: &Actor, user: &User, id: &str) -> Result<(), CoreError> {
         let not_found = || CoreError::NotFound("the app password".into());
-        let id = parse_id(id, "the app password")?;
+        let id = parse_id(id, "the app password", AppPasswordId::parse)?;
         let info = self.store.app_passwords(user.id).await?.into_iter().find(|a| a.id == id).ok_or_else(not_found)?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_app_password(user.id, id).await? {
@@ -170,7 +173,7 @@ where
     }
 
     async fn forget_device_of(&self, actor: &Actor, user: &User, id: &str) -> Result<(), CoreError> {
-        let id = parse_id(id, "the remembered device")?;
+        let id = parse_id(id, "the remembered device", DeviceId::parse)?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_remembered_device(user.id, id).await? {
             return Err(CoreError::NotFound("the remembered device".into()));
@@ -211,15 +214,15 @@ where
         let max_age = Duration::days(i64::from(settings.remember_device_days));
         let device_token = random_token(32)?;
         let device = RememberedDevice {
-            id: uuid::Uuid::now_v7(),
+            id: DeviceId::new(),
             user_id: user.id,
             created_at: now,
             last_used_at: None,
             expires_at: now + max_age,
-            source_ip: ctx.source_ip.clone(),
+            source_ip: ctx.source_ip,
             user_agent: ctx.user_agent.clone().map(|ua| ua.chars().take(256).collect()),
         };
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         tx.insert_remembered_device(&device, &sha256_b64(device_token.as_bytes())).await?;
         let draft = AuditDraft { actor: &actor, now };
@@ -297,7 +300,7 @@ where
         }
         self.store.throttle_settle(&account_key, ip_key.as_deref()).await?;
         let hash = self.blocking(move || password::hash(&new)).await??;
-        let actor = super::signin::self_actor(&user, ctx.source_ip.clone());
+        let actor = super::signin::self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         tx.update_account(user.id, None, Some(&hash)).await?;
         let devices = tx.delete_remembered_devices(user.id).await?;
@@ -311,8 +314,7 @@ where
         )])
         .await?;
         tx.commit().await?;
-        let mut started =
-            self.new_session(&user, SessionStage::SignedIn, ctx.source_ip.clone(), ctx.user_agent.clone())?;
+        let mut started = self.new_session(&user, SessionStage::SignedIn, ctx.source_ip, ctx.user_agent.clone())?;
         started.session.mfa_at = s.mfa_at;
         started.session.mfa_method = s.mfa_method;
         self.store.insert_session(&started.session).await?;
@@ -328,12 +330,12 @@ where
         let target = self.get_user(actor, user).await?;
         permit.check_target(target.tenant_id, &target.roles, target.upn.as_str())?;
         if patch.account_enabled.is_none() && patch.password.is_none() {
-            return Err(CoreError::Invalid(
+            return Err(CoreError::InvalidRequest(
                 "give a change: enable or disable the account, and/or a new password".into(),
             ));
         }
         if actor.user_id == target.id && patch.account_enabled == Some(false) {
-            return Err(CoreError::Invalid("you cannot disable your own account".into()));
+            return Err(CoreError::InvalidRequest("you cannot disable your own account".into()));
         }
         let hash = match patch.password {
             Some(pw) => {

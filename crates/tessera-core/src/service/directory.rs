@@ -111,7 +111,10 @@ impl<S: Store> Tessera<S> {
         dry_run: bool,
     ) -> Result<BulkReport, CoreError> {
         if rows.is_empty() || rows.len() > MAX_IMPORT_ROWS {
-            return Err(CoreError::Invalid(format!("an import takes 1-{MAX_IMPORT_ROWS} users, got {}", rows.len())));
+            return Err(CoreError::InvalidRequest(format!(
+                "an import takes 1-{MAX_IMPORT_ROWS} users, got {}",
+                rows.len()
+            )));
         }
         authorize(actor, actor.tenant_id, Action::CreateUser, TargetKind::User)?;
         let now = self.now();
@@ -224,9 +227,9 @@ impl<S: Store> Tessera<S> {
         authorize(actor, actor.tenant_id, Action::ReadDirectory, TargetKind::Tenant)?;
         let limit = limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(CoreError::Invalid(format!("limit must be 1-{MAX_PAGE}")));
+            return Err(CoreError::InvalidRequest(format!("limit must be 1-{MAX_PAGE}")));
         }
-        let after = cursor.map(decode_cursor).transpose()?;
+        let after = cursor.map(crate::cursor::decode_cursor).transpose()?;
         self.store
             .list_users(&UserQuery {
                 tenant_id: actor.tenant_id,
@@ -262,19 +265,4 @@ fn single_row_error(row: &BulkRow, user: &str) -> CoreError {
         RowStatus::Forbidden => CoreError::Forbidden(message),
         _ => CoreError::InvalidUpn(message),
     }
-}
-
-/// Paging cursors are opaque to clients: the base64url of the last key of the page.
-pub fn encode_cursor(key: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
-}
-
-pub fn decode_cursor(cursor: &str) -> Result<String, CoreError> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| CoreError::Invalid("the cursor is not valid: pass the `next` value of the previous page".into()))
 }

@@ -161,7 +161,7 @@ where
                 state: None,
                 search: upn_prefix.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()),
                 limit: limit.clamp(1, 1000),
-                after: after.as_deref().map(super::decode_cursor).transpose()?,
+                after: after.as_deref().map(crate::cursor::decode_cursor).transpose()?,
             })
             .await?)
     }

@@ -28,12 +28,12 @@ impl LogFilter {
     fn query(self, actor: &Actor) -> Result<AuditQuery, CoreError> {
         let limit = self.limit.unwrap_or(super::directory::DEFAULT_PAGE);
         if !(1..=super::directory::MAX_PAGE).contains(&limit) {
-            return Err(CoreError::Invalid(format!("limit must be 1-{}", super::directory::MAX_PAGE)));
+            return Err(CoreError::InvalidRequest(format!("limit must be 1-{}", super::directory::MAX_PAGE)));
         }
         let before_id = match self.cursor {
             Some(c) => Some(
-                AuditId::parse(&super::directory::decode_cursor(&c)?)
-                    .ok_or_else(|| CoreError::Invalid("the cursor is not valid".into()))?,
+                AuditId::parse(&crate::cursor::decode_cursor(&c)?)
+                    .ok_or_else(|| CoreError::InvalidCursor("the cursor is not valid".into()))?,
             ),
             None => None,
         };

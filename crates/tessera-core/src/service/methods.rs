@@ -79,7 +79,7 @@ where
         ctx: &RequestCtx,
     ) -> Result<(Started, Vec<String>), CoreError> {
         let (s, user) = self.session_user(token).await?;
-        let blob = s.pending_secret.clone().ok_or_else(|| CoreError::Invalid("start the registration again".into()))?;
+        let blob = s.pending_secret.clone().ok_or(CoreError::NoPendingRegistration)?;
         let secret =
             TotpSecret::from_bytes(self.keyring.decrypt(&blob, format!("pending:{}", user.id).as_bytes())?.to_vec());
         let code_key = format!("code:{}", user.id);
@@ -88,18 +88,18 @@ where
         let step = TotpCode::parse(code).ok().and_then(|c| secret.verify(&c, now)).ok_or(CoreError::InvalidCode)?;
         self.store.throttle_settle(&code_key, None).await?;
 
-        let method_id = uuid::Uuid::now_v7();
+        let method_id = crate::ids::MethodId::new();
         let label = label.map(|l| l.trim().chars().take(64).collect::<String>()).filter(|l| !l.is_empty());
         let method = NewMethod {
             id: method_id,
             user_id: user.id,
             kind: MethodKind::Totp,
             label: Some(label.unwrap_or_else(|| "Authenticator app".into())),
-            secret: Some(self.keyring.encrypt(secret.as_bytes(), method_id.as_bytes())?),
+            secret: Some(self.keyring.encrypt(secret.as_bytes(), method_id.as_uuid().as_bytes())?),
             created_at: now,
             last_used_step: Some(step),
         };
-        let actor = self_actor(&user, ctx.source_ip.clone());
+        let actor = self_actor(&user, ctx.source_ip);
         let draft = AuditDraft { actor: &actor, now };
         let target = Some((user.id, user.upn.as_str()));
         let mut audit = vec![draft.record(
@@ -176,8 +176,8 @@ where
         if self.needs_fresh_mfa(&s, &user) {
             return Err(CoreError::FreshMfaRequired);
         }
-        let id = uuid::Uuid::parse_str(method).map_err(|_| CoreError::NotFound("method".into()))?;
-        let actor = self_actor(&user, ctx.source_ip.clone());
+        let id = crate::ids::MethodId::parse(method).ok_or_else(|| CoreError::NotFound("method".into()))?;
+        let actor = self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         if !tx.delete_method(user.id, id).await? {
             return Err(CoreError::NotFound("method".into()));
@@ -205,7 +205,7 @@ where
         }
         let codes = new_recovery_codes()?;
         let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(user.id, c)).collect();
-        let actor = self_actor(&user, ctx.source_ip.clone());
+        let actor = self_actor(&user, ctx.source_ip);
         let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.replace_recovery_codes(user.id, &hashes, now).await?;

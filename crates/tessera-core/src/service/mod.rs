@@ -11,6 +11,7 @@ mod logs;
 mod methods;
 mod signin;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
@@ -27,7 +28,7 @@ pub use admin::{AdminSession, Export, MAX_EXPORT, USER_PAGE_HISTORY, UserDetail}
 pub use auth::IssuedToken;
 pub use bulk::BulkRequestRow;
 pub use credentials::{AccountPatch, DeviceToken, MyCredentials, NewAppPassword};
-pub use directory::{ImportRow, NewUserInput, decode_cursor, encode_cursor};
+pub use directory::{ImportRow, NewUserInput};
 pub use legacy::LegacyBound;
 pub use logs::LogFilter;
 pub use methods::{PendingTotp, SecurityInfo};
@@ -36,7 +37,7 @@ pub use signin::{Client, RECOVERY_CODES, SessionView, Started};
 /// Where a request came from.
 #[derive(Clone, Debug, Default)]
 pub struct RequestCtx {
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     /// Remembered-device tokens the browser carries (its `Don't ask again` cookie); at most
     /// [`MAX_DEVICE_TOKENS`] are looked at.
@@ -170,7 +171,7 @@ impl AuditDraft<'_> {
             time: self.now,
             actor_id: Some(self.actor.user_id),
             actor_upn: self.actor.upn.to_string(),
-            source_ip: self.actor.source_ip.clone(),
+            source_ip: self.actor.source_ip,
             action: action.to_owned(),
             target_id: target.map(|t| t.0),
             target_upn: target.map(|t| t.1.to_owned()),

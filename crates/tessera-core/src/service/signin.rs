@@ -3,12 +3,14 @@
 //! (registration and the security info page are in [`super::methods`]). The API token
 //! endpoint goes through the same password and second-factor checks.
 
+use std::net::IpAddr;
+
 use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{AuditDraft, IssuedToken, RequestCtx, Tessera, new_correlation_id};
+use super::{AuditDraft, IssuedToken, RequestCtx, Tessera};
 use crate::access::Actor;
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::CredentialStore;
@@ -66,7 +68,7 @@ pub struct SessionView {
     pub last_seen_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub stage: &'static str,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
 }
 
@@ -78,7 +80,7 @@ impl From<&Session> for SessionView {
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at,
             stage: s.stage.as_str(),
-            source_ip: s.source_ip.clone(),
+            source_ip: s.source_ip,
             user_agent: s.user_agent.clone(),
         }
     }
@@ -123,19 +125,11 @@ pub(super) struct PasswordAttempt {
 
 /// Whether the request's source IP is in one of the tenant's trusted ranges.
 pub(super) fn from_trusted_ip(ctx: &RequestCtx, settings: &MfaSettings) -> bool {
-    let ip = ctx.source_ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
-    ip.is_some_and(|ip| settings.trusted_ip_ranges.iter().any(|r| r.contains(ip)))
+    ctx.source_ip.is_some_and(|ip| settings.trusted_ip_ranges.iter().any(|r| r.contains(ip)))
 }
 
-pub(super) fn self_actor(user: &User, ctx_ip: Option<String>) -> Actor {
-    Actor {
-        tenant_id: user.tenant_id,
-        user_id: user.id,
-        upn: user.upn.clone(),
-        roles: user.roles.clone(),
-        source_ip: ctx_ip,
-        correlation_id: new_correlation_id(),
-    }
+pub(super) fn self_actor(user: &User, ctx_ip: Option<IpAddr>) -> Actor {
+    Actor::authenticated(user, ctx_ip)
 }
 
 impl<S> Tessera<S>
@@ -188,7 +182,7 @@ where
             time: self.now(),
             user_id: user.map(|u| u.id),
             upn: upn.trim().to_lowercase(),
-            source_ip: ctx.source_ip.clone(),
+            source_ip: ctx.source_ip,
             user_agent: ctx.user_agent.clone(),
             client: client.as_str().into(),
             result: "failure".into(),
@@ -338,7 +332,8 @@ where
             Ok(code) => {
                 let mut accepted = false;
                 for m in self.store.totp_methods(user.id).await? {
-                    let secret = TotpSecret::from_bytes(self.keyring.decrypt(&m.secret, m.id.as_bytes())?.to_vec());
+                    let secret =
+                        TotpSecret::from_bytes(self.keyring.decrypt(&m.secret, m.id.as_uuid().as_bytes())?.to_vec());
                     if let Some(step) = secret.verify(&code, now)
                         && self.store.consume_totp_step(m.id, step, now).await?
                     {
@@ -363,7 +358,7 @@ where
         &self,
         user: &User,
         stage: SessionStage,
-        ctx_ip: Option<String>,
+        ctx_ip: Option<IpAddr>,
         ua: Option<String>,
     ) -> Result<Started, CoreError> {
         let token = random_token(32)?;
@@ -430,7 +425,7 @@ where
             Decision::RequireRegistration => SessionStage::RegistrationRequired,
             Decision::Block { .. } => return Err(CoreError::AccountDisabled),
         };
-        let started = self.new_session(&user, stage, ctx.source_ip.clone(), ctx.user_agent.clone())?;
+        let started = self.new_session(&user, stage, ctx.source_ip, ctx.user_agent.clone())?;
         self.store.insert_session(&started.session).await?;
         match stage {
             SessionStage::SignedIn => self.log(&mut rec, "success", None).await?,
@@ -561,8 +556,8 @@ where
         let mut changed = 0;
         for m in &all {
             if self.keyring.is_stale(&m.secret) {
-                let plain = self.keyring.decrypt(&m.secret, m.id.as_bytes())?;
-                self.store.update_secret(m.id, &self.keyring.encrypt(&plain, m.id.as_bytes())?).await?;
+                let plain = self.keyring.decrypt(&m.secret, m.id.as_uuid().as_bytes())?;
+                self.store.update_secret(m.id, &self.keyring.encrypt(&plain, m.id.as_uuid().as_bytes())?).await?;
                 changed += 1;
             }
         }

@@ -68,7 +68,11 @@ fn present(program: &str, package: &str) -> bool {
 }
 
 fn ctx() -> RequestCtx {
-    RequestCtx { source_ip: Some("10.0.0.1".into()), user_agent: Some("test".into()), device_tokens: Vec::new() }
+    RequestCtx {
+        source_ip: Some("10.0.0.1".parse().unwrap()),
+        user_agent: Some("test".into()),
+        device_tokens: Vec::new(),
+    }
 }
 
 fn user(upn: &str, name: &str, password: Option<&str>) -> NewUserInput {
@@ -198,7 +202,7 @@ impl World {
         let secret = app_password::generate().expect("secret");
         let normalized = app_password::normalize(&secret).expect("normalized");
         let rec = AppPasswordRecord {
-            id: uuid::Uuid::now_v7(),
+            id: tessera_core::ids::AppPasswordId::new(),
             user_id: user.id,
             name: "Mail on my phone".into(),
             password_hash: app_password::hash(&normalized),

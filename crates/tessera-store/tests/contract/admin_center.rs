@@ -152,11 +152,11 @@ async fn admin_session_needs_a_signed_in_administrator_of_that_tenant() {
         let started =
             svc.sign_in_password("contoso", "admin@contoso.com", ADMIN_PASSWORD.into(), &ctx()).await.unwrap();
         let a = svc.admin_session("contoso", &started.token, &ctx()).await.unwrap();
-        assert_eq!(a.actor.user_id, env.admin.id, "[{b}]");
-        assert_eq!(a.actor.roles, [Role::GlobalAdministrator], "[{b}]");
-        assert_eq!(a.actor.source_ip.as_deref(), ctx().source_ip.as_deref(), "[{b}]");
+        assert_eq!(a.actor.user_id(), env.admin.id, "[{b}]");
+        assert_eq!(a.actor.roles(), [Role::GlobalAdministrator], "[{b}]");
+        assert_eq!(a.actor.source_ip(), ctx().source_ip, "[{b}]");
         assert_eq!(a.session.csrf, started.session.csrf, "[{b}]");
-        assert_eq!(svc.admin_actor("contoso", &started.token, &ctx()).await.unwrap().user_id, env.admin.id);
+        assert_eq!(svc.admin_actor("contoso", &started.token, &ctx()).await.unwrap().user_id(), env.admin.id);
         assert_eq!(svc.session_tenant(&started.token).await.unwrap().as_deref(), Some("contoso"), "[{b}]");
 
         // Another tenant's pages, an unknown token: no session there.

@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use tessera_core::CoreError;
 use tessera_core::access::Role;
 use tessera_core::audit::AuditRecord;
+use tessera_core::cursor::encode_cursor;
 use tessera_core::mfa::{BulkOp, QuickStep};
-use tessera_core::service::{LogFilter, encode_cursor};
+use tessera_core::service::LogFilter;
 use tessera_core::settings::MfaSettingsPatch;
 use time::Duration;
 
@@ -144,11 +145,11 @@ async fn cursor_paging_newest_first() {
         let bad_cursors = ["!!!".to_string(), encode_cursor("not-an-id")];
         for c in bad_cursors {
             let r = env.svc.audit_log(&env.ga, LogFilter { cursor: Some(c.clone()), ..Default::default() }).await;
-            assert!(matches!(r, Err(CoreError::Invalid(_))), "[{b}] cursor {c:?}: {r:?}");
+            assert!(matches!(r, Err(CoreError::InvalidCursor(_))), "[{b}] cursor {c:?}: {r:?}");
         }
         for limit in [0, 501] {
             let r = env.svc.audit_log(&env.ga, LogFilter { limit: Some(limit), ..Default::default() }).await;
-            assert!(matches!(r, Err(CoreError::Invalid(_))), "[{b}] limit {limit}: {r:?}");
+            assert!(matches!(r, Err(CoreError::InvalidRequest(_))), "[{b}] limit {limit}: {r:?}");
         }
     }
 }
@@ -168,5 +169,16 @@ async fn each_tenant_reads_only_its_own_log() {
         );
         let ours = query(&env, LogFilter { target: Some("alice@contoso.com".into()), ..Default::default() }).await;
         assert_eq!(ours.len(), 3, "[{b}] contoso does not see fabrikam's record about the same UPN");
+    }
+}
+
+#[tokio::test]
+async fn a_stored_source_ip_that_is_not_an_ip_is_an_error() {
+    for env in envs().await {
+        let b = env.b;
+        history(&env).await;
+        tessera_store::testing::overwrite_audit_source_ips(env.store(), "not an ip").await;
+        let r = env.svc.audit_log(&env.ga, LogFilter::default()).await;
+        assert!(matches!(r, Err(CoreError::Store(_))), "[{b}] {r:?}");
     }
 }

@@ -9,7 +9,7 @@ use tessera_core::CoreError;
 use tessera_core::access::{Actor, Role};
 use tessera_core::audit::{AuditQuery, AuditRecord};
 use tessera_core::crypto::{DataKey, Keyring};
-use tessera_core::ids::{CorrelationId, UserRef};
+use tessera_core::ids::UserRef;
 use tessera_core::mfa::{BulkOp, BulkReport, PerUserMfaState};
 use tessera_core::ports::{Clock, Store};
 use tessera_core::service::{BulkRequestRow, ImportRow, NewUserInput, RequestCtx, Started, Tessera};
@@ -78,14 +78,7 @@ pub async fn envs() -> Vec<Env> {
 
 /// An actor as `authenticate` would build it for `user`, with a fresh correlation id.
 pub fn actor(user: &User) -> Actor {
-    Actor {
-        tenant_id: user.tenant_id,
-        user_id: user.id,
-        upn: user.upn.clone(),
-        roles: user.roles.clone(),
-        source_ip: Some(SOURCE_IP.into()),
-        correlation_id: CorrelationId::new(),
-    }
+    Actor::for_tests(user, Some(SOURCE_IP.parse().unwrap()))
 }
 
 pub fn input(upn: &str, roles: &[Role], password: Option<&str>) -> NewUserInput {
@@ -250,7 +243,7 @@ pub const PW: &str = "Sign-in password 1";
 /// The request context of the sign-in helpers (a browser at a fixed address).
 pub fn ctx() -> RequestCtx {
     RequestCtx {
-        source_ip: Some("198.51.100.7".into()),
+        source_ip: Some("198.51.100.7".parse().unwrap()),
         user_agent: Some("contract-test".into()),
         ..Default::default()
     }

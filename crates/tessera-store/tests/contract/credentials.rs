@@ -21,7 +21,7 @@ use crate::common::{T0, envs};
 
 fn app_password(user: UserId, name: &str, hash: &str) -> AppPasswordRecord {
     AppPasswordRecord {
-        id: uuid::Uuid::now_v7(),
+        id: tessera_core::ids::AppPasswordId::new(),
         user_id: user,
         name: name.into(),
         password_hash: hash.into(),
@@ -31,12 +31,12 @@ fn app_password(user: UserId, name: &str, hash: &str) -> AppPasswordRecord {
 
 fn device(user: UserId, created_at: OffsetDateTime, days: i64) -> RememberedDevice {
     RememberedDevice {
-        id: uuid::Uuid::now_v7(),
+        id: tessera_core::ids::DeviceId::new(),
         user_id: user,
         created_at,
         last_used_at: None,
         expires_at: created_at + Duration::days(days),
-        source_ip: Some("198.51.100.7".into()),
+        source_ip: Some("198.51.100.7".parse().unwrap()),
         user_agent: Some("contract-test".into()),
     }
 }
@@ -320,7 +320,7 @@ async fn sign_in_records_keep_the_credential_and_why_mfa_was_skipped() {
             time: T0 + Duration::seconds(secs),
             user_id: Some(env.admin.id),
             upn: "admin@contoso.com".into(),
-            source_ip: Some("192.0.2.1".into()),
+            source_ip: Some("192.0.2.1".parse().unwrap()),
             user_agent: None,
             client: "legacy".into(),
             result: "success".into(),

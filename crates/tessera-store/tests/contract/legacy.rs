@@ -145,7 +145,7 @@ async fn app_passwords_need_the_setting_a_name_and_stop_at_forty() {
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] off by default: {r:?}");
         settings(&env, MfaSettingsPatch { allow_app_passwords: Some(true), ..Default::default() }).await;
         let r = svc.create_app_password(&s.token, "  ", &ctx()).await;
-        assert!(matches!(r, Err(CoreError::Invalid(_))), "[{b}]");
+        assert!(matches!(r, Err(CoreError::InvalidAppPasswordName(_))), "[{b}]");
         for i in 0..40 {
             svc.create_app_password(&s.token, &format!("App {i}"), &ctx()).await.unwrap();
         }
@@ -251,10 +251,10 @@ async fn trusted_ips_skip_the_prompt_but_not_registration() {
         let s = svc.sign_in_password("contoso", "ida@contoso.com", PW.into(), &ctx()).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::SignedIn, "[{b}] 198.51.100.7 is trusted");
         assert_eq!(last_signin(&env).await.mfa_skipped_by, Some(MfaSkip::TrustedIp), "[{b}]");
-        let v6 = RequestCtx { source_ip: Some("2001:db8::5".into()), ..ctx() };
+        let v6 = RequestCtx { source_ip: Some("2001:db8::5".parse().unwrap()), ..ctx() };
         let s = svc.sign_in_password("contoso", "ida@contoso.com", PW.into(), &v6).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::SignedIn, "[{b}] IPv6");
-        let outside = RequestCtx { source_ip: Some("203.0.113.7".into()), ..ctx() };
+        let outside = RequestCtx { source_ip: Some("203.0.113.7".parse().unwrap()), ..ctx() };
         let s = svc.sign_in_password("contoso", "ida@contoso.com", PW.into(), &outside).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::MfaRequired, "[{b}] outside");
         assert_eq!(last_signin(&env).await.mfa_skipped_by, None, "[{b}]");
@@ -274,11 +274,11 @@ async fn disabling_an_account_ends_its_sessions_and_devices_and_is_audited() {
         env.user_with("kim@contoso.com", &[], Some(PW)).await;
         let s = svc.sign_in_password("contoso", "kim@contoso.com", PW.into(), &ctx()).await.unwrap();
         let empty = svc.update_account(&env.ga, "kim@contoso.com", AccountPatch::default()).await;
-        assert!(matches!(empty, Err(CoreError::Invalid(_))), "[{b}]");
+        assert!(matches!(empty, Err(CoreError::InvalidRequest(_))), "[{b}]");
         let me = svc
             .update_account(&env.ga, "admin@contoso.com", AccountPatch { account_enabled: Some(false), password: None })
             .await;
-        assert!(matches!(me, Err(CoreError::Invalid(_))), "[{b}] not yourself");
+        assert!(matches!(me, Err(CoreError::InvalidRequest(_))), "[{b}] not yourself");
         let u = svc
             .update_account(&env.ga, "kim@contoso.com", AccountPatch { account_enabled: Some(false), password: None })
             .await
@@ -309,7 +309,7 @@ async fn changing_ones_password_ends_other_sessions_and_remembered_browsers() {
         let wrong = svc.change_my_password(&here.token, "not it".into(), "New password 3".into(), &ctx()).await;
         assert!(matches!(wrong, Err(CoreError::InvalidCredentials)), "[{b}] {wrong:?}");
         let short = svc.change_my_password(&here.token, PW.into(), "short".into(), &ctx()).await;
-        assert!(matches!(short, Err(CoreError::Invalid(_))), "[{b}] {short:?}");
+        assert!(matches!(short, Err(CoreError::InvalidPassword(_))), "[{b}] {short:?}");
         assert!(svc.current_session(&elsewhere.token).await.unwrap().is_some(), "[{b}] nothing changed yet");
 
         let new = svc.change_my_password(&here.token, PW.into(), "New password 3".into(), &ctx()).await.unwrap();

@@ -120,11 +120,11 @@ async fn invalid_cursor_and_limit_bounds_are_errors() {
         env.import(&(0..60).map(|i| format!("u{i:02}@contoso.com")).collect::<Vec<_>>()).await;
         for bad in ["!!!", "not base64 at all", "%%%"] {
             let r = env.svc.list_users(&env.ga, None, None, None, Some(bad)).await;
-            assert!(matches!(r, Err(CoreError::Invalid(_))), "[{b}] cursor {bad:?}: {r:?}");
+            assert!(matches!(r, Err(CoreError::InvalidCursor(_))), "[{b}] cursor {bad:?}: {r:?}");
         }
         for limit in [0, 501, u32::MAX] {
             let r = env.svc.list_users(&env.ga, None, None, Some(limit), None).await;
-            assert!(matches!(r, Err(CoreError::Invalid(_))), "[{b}] limit {limit}: {r:?}");
+            assert!(matches!(r, Err(CoreError::InvalidRequest(_))), "[{b}] limit {limit}: {r:?}");
         }
         let max = env.svc.list_users(&env.ga, None, None, Some(500), None).await.unwrap();
         assert_eq!((max.items.len(), max.next), (61, None), "[{b}] limit 500");
@@ -134,7 +134,7 @@ async fn invalid_cursor_and_limit_bounds_are_errors() {
         let default = env.svc.list_users(&env.ga, None, None, None, None).await.unwrap();
         assert_eq!(default.items.len(), 50, "[{b}] default limit 50");
         // A cursor past the end is an empty last page.
-        let end = tessera_core::service::encode_cursor("zzzz");
+        let end = tessera_core::cursor::encode_cursor("zzzz");
         let past = env.svc.list_users(&env.ga, None, None, None, Some(&end)).await.unwrap();
         assert!(past.items.is_empty() && past.next.is_none(), "[{b}] past the end");
     }

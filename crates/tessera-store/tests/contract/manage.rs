@@ -154,7 +154,7 @@ async fn all_three_options_at_once_and_dry_run() {
         );
 
         let none = env.svc.bulk(&env.ga, rows(opts(false, false, false), &["alice@contoso.com"]), false).await;
-        assert!(matches!(none, Err(CoreError::Invalid(_))), "[{b}] no option chosen: {none:?}");
+        assert!(matches!(none, Err(CoreError::InvalidRequest(_))), "[{b}] no option chosen: {none:?}");
     }
 }
 

@@ -80,7 +80,7 @@ async fn authentication_administrator_resets_plain_users_but_not_a_global_admin(
         let report = env.svc.bulk(&aa, rows(REREGISTER, &["plain@contoso.com"]), false).await.unwrap();
         assert_eq!(report.results[0].status, RowStatus::Changed, "[{b}] plain user reset");
         assert_eq!(testing::user_rows(env.store(), plain.id).await.auth_methods, 0, "[{b}] method removed");
-        assert_eq!(env.audit_all().await[0].actor_id, Some(aa.user_id), "[{b}] audited as the authentication admin");
+        assert_eq!(env.audit_all().await[0].actor_id, Some(aa.user_id()), "[{b}] audited as the authentication admin");
 
         // It may not set MFA states at all.
         let r = env.svc.bulk(&aa, rows(ENFORCE, &["plain@contoso.com"]), false).await;

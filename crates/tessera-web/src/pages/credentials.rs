@@ -56,7 +56,7 @@ async fn change_password(
     match app.change_my_password(&s.token, form.current_password, form.new_password, &ctx).await {
         Ok(started) => see_other(&url(&s.tenant, "/me?done=password-changed"), &[cookies::session(&started.token)]),
         Err(CoreError::InvalidCredentials) => back("password-wrong"),
-        Err(CoreError::Invalid(_)) => back("password-invalid"),
+        Err(CoreError::InvalidPassword(_)) => back("password-invalid"),
         Err(CoreError::TooManyAttempts { .. }) => back("password-locked"),
         Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
         Err(e) => internal(&s.tenant, &e),
@@ -101,7 +101,9 @@ async fn create_app_password(
         }
         Err(CoreError::FreshMfaRequired) => to_step_up(&s.tenant, &back),
         // The page names the problem by a fixed key: a link cannot make it show any text.
-        Err(CoreError::Invalid(_)) => see_other(&format!("{back}?error=app-password-name#app-passwords-h"), &[]),
+        Err(CoreError::InvalidAppPasswordName(_)) => {
+            see_other(&format!("{back}?error=app-password-name#app-passwords-h"), &[])
+        }
         Err(CoreError::LimitReached(_)) => see_other(&format!("{back}?error=app-password-limit#app-passwords-h"), &[]),
         Err(CoreError::Forbidden(_)) => see_other(&format!("{back}?error=app-passwords-off#app-passwords-h"), &[]),
         Err(CoreError::Unauthorized) => s.redirect_to_stage(None),

@@ -107,7 +107,11 @@ fn add_credentials(p: &mut MePage, c: MyCredentials, error: Option<&'static str>
             title: d.user_agent.unwrap_or_default(),
             created: when(d.created_at),
             last_used: d.last_used_at.map(when).unwrap_or_else(|| "Not yet".into()),
-            detail: format!("{} · until {}", d.source_ip.unwrap_or_else(|| "unknown IP".into()), when(d.expires_at)),
+            detail: format!(
+                "{} · until {}",
+                d.source_ip.map_or_else(|| "unknown IP".into(), |ip| ip.to_string()),
+                when(d.expires_at)
+            ),
         })
         .collect();
 }
@@ -137,7 +141,7 @@ fn me_page(s: &PageSession, info: SecurityInfo, notice: Option<&'static str>) ->
         .map(|v| SessionRow {
             created: when(v.created_at),
             last_seen: when(v.last_seen_at),
-            ip: v.source_ip.clone().unwrap_or_else(|| "Unknown".into()),
+            ip: v.source_ip.map_or_else(|| "Unknown".into(), |ip| ip.to_string()),
             agent: v.user_agent.clone().unwrap_or_else(|| "Unknown".into()),
             current: v.id == this_session,
         })

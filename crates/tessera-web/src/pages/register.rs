@@ -118,7 +118,7 @@ async fn register_submit(
             (StatusCode::TOO_MANY_REQUESTS, text)
         }
         // No secret pending (the session was rotated meanwhile): start again.
-        Err(CoreError::Invalid(_)) => return see_other(&url(&s.tenant, "/signin/register"), &[]),
+        Err(CoreError::NoPendingRegistration) => return see_other(&url(&s.tenant, "/signin/register"), &[]),
         Err(CoreError::Unauthorized) => return to_signin(&s.tenant),
         Err(e) => return internal(&s.tenant, &e),
     };

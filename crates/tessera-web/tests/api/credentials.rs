@@ -27,7 +27,7 @@ impl TestApp {
         let secret = app_password::generate().unwrap();
         let normalized = app_password::normalize(&secret).unwrap();
         let rec = AppPasswordRecord {
-            id: uuid::Uuid::now_v7(),
+            id: tessera_core::ids::AppPasswordId::new(),
             user_id: Self::user_id(user),
             name: name.to_owned(),
             password_hash: app_password::hash(&normalized),
@@ -44,12 +44,12 @@ impl TestApp {
     pub(super) async fn seed_device(&self, user: &Value, days: i64) -> String {
         let now = OffsetDateTime::now_utc();
         let device = RememberedDevice {
-            id: uuid::Uuid::now_v7(),
+            id: tessera_core::ids::DeviceId::new(),
             user_id: Self::user_id(user),
             created_at: now - Duration::days(1),
             last_used_at: None,
             expires_at: now + Duration::days(days),
-            source_ip: Some(DEVICE_IP.into()),
+            source_ip: Some(DEVICE_IP.parse().unwrap()),
             user_agent: Some(DEVICE_AGENT.into()),
         };
         let mut tx = self.db.store.begin().await.unwrap();

@@ -87,7 +87,11 @@ impl Direct {
     }
 
     fn browser() -> RequestCtx {
-        RequestCtx { source_ip: Some(BROWSER_IP.into()), user_agent: Some(BROWSER_AGENT.into()), ..Default::default() }
+        RequestCtx {
+            source_ip: Some(BROWSER_IP.parse().unwrap()),
+            user_agent: Some(BROWSER_AGENT.into()),
+            ..Default::default()
+        }
     }
 
     /// The browser, carrying a remembered-device cookie.

@@ -64,7 +64,7 @@ pub(super) async fn render(
     let users = match list(app, admin, &state).await {
         Ok(p) => p,
         // A cursor that is not one of ours: back to page 1.
-        Err(CoreError::Invalid(_)) => {
+        Err(CoreError::InvalidCursor(_)) => {
             state.cursor = None;
             state.prev.clear();
             error.get_or_insert_with(|| "That page link is not valid; this is page 1.".into());

@@ -98,7 +98,7 @@ impl AdminPage {
             tenant: self.tenant.clone(),
             csrf: self.csrf.clone(),
             name: self.display_name.clone(),
-            upn: self.actor.upn.to_string(),
+            upn: self.actor.upn().to_string(),
             current,
             may_read_logs: self.may(Action::ReadLogs, TargetKind::Tenant),
         }
@@ -141,7 +141,9 @@ pub(crate) fn refused(tenant: &str, e: CoreError) -> Response {
         CoreError::Forbidden(text) => message(StatusCode::FORBIDDEN, tenant, Msg::AdminForbidden(sentence(&text))),
         CoreError::NotFound(_) => message(StatusCode::NOT_FOUND, tenant, Msg::NotFound),
         // A request the pages never send (a forged or hand-made form): refused, nothing changed.
-        CoreError::Invalid(text) => message(StatusCode::BAD_REQUEST, tenant, Msg::AdminForbidden(sentence(&text))),
+        e if crate::error::status_and_code(&e).1 == "invalid_request" => {
+            message(StatusCode::BAD_REQUEST, tenant, Msg::AdminForbidden(sentence(&e.to_string())))
+        }
         CoreError::Unauthorized => see_other(&url(tenant, "/signin"), &[cookies::clear_session()]),
         e => internal(tenant, &e),
     }

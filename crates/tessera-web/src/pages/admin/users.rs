@@ -110,7 +110,7 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
                     id: v.id.to_string(),
                     agent: v.user_agent.as_deref().map_or_else(|| "Unknown".into(), super::super::views::browser_name),
                     title: v.user_agent.clone().unwrap_or_default(),
-                    ip: v.source_ip.clone().unwrap_or_else(|| "Unknown".into()),
+                    ip: v.source_ip.map_or_else(|| "Unknown".into(), |ip| ip.to_string()),
                     created: when(v.created_at),
                     last_used: v.last_used_at.map(when).unwrap_or_else(|| "Not yet".into()),
                     expires: when(v.expires_at),
@@ -129,7 +129,7 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
                         "register" => "Registration due",
                         _ => "Unknown",
                     },
-                    ip: s.source_ip.clone().unwrap_or_else(|| "Unknown".into()),
+                    ip: s.source_ip.map_or_else(|| "Unknown".into(), |ip| ip.to_string()),
                     agent: s.user_agent.clone().unwrap_or_else(|| "Unknown".into()),
                 })
                 .collect()
@@ -139,7 +139,7 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
         audit: d.audit.as_ref().map(|h| h.iter().map(AuditRow::from).collect()),
         may_state: admin.may(Action::SetMfaState, target),
         may_manage: admin.may(Action::ManageMethods, target),
-        may_account: admin.may(Action::DeleteUser, target) && u.id != admin.actor.user_id,
+        may_account: admin.may(Action::DeleteUser, target) && u.id != admin.actor.user_id(),
         notice,
         audit_href: admin_url(
             &admin.tenant,
@@ -212,7 +212,7 @@ async fn set_account(
     let enabled = match form.raw("enabled") {
         "true" => true,
         "false" => false,
-        _ => return admin.refused(tessera_core::CoreError::Invalid("enabled must be true or false".into())),
+        _ => return admin.refused(tessera_core::CoreError::InvalidRequest("enabled must be true or false".into())),
     };
     let patch = tessera_core::service::AccountPatch { account_enabled: Some(enabled), password: None };
     match app.update_account(&admin.actor, &user, patch).await {

@@ -227,7 +227,7 @@ impl From<&tessera_core::audit::AuditRecord> for AuditRow {
         Self {
             time: when(r.time),
             actor: r.actor_upn.clone(),
-            ip: r.source_ip.clone().unwrap_or_default(),
+            ip: r.source_ip.map(|ip| ip.to_string()).unwrap_or_default(),
             action: r.action.clone(),
             target: r.target_upn.clone().unwrap_or_default(),
             target_id: r.target_id.map(|t| t.to_string()),
@@ -262,7 +262,7 @@ impl From<&tessera_core::signin::SignInRecord> for SignInRow {
             result: r.result.clone(),
             reason: r.failure_reason.clone().unwrap_or_default(),
             client: r.client.clone(),
-            ip: r.source_ip.clone().unwrap_or_default(),
+            ip: r.source_ip.map(|ip| ip.to_string()).unwrap_or_default(),
             mfa: match r.mfa_method {
                 Some(m) => format!("{required}: {}", method_label(m)),
                 None => required.to_owned(),
