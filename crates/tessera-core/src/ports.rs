@@ -46,6 +46,11 @@ pub struct ApiToken {
     pub expires_at: OffsetDateTime,
 }
 
+/// Whether the storage answers: what `GET /healthz` asks, through [`crate::service::Tessera::ping`].
+pub trait Health {
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
 /// Reads outside a transaction, and the way into one.
 pub trait Store: Clone + Send + Sync + 'static {
     type Tx: StoreTx;

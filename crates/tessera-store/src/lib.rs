@@ -126,12 +126,14 @@ impl SqlStore {
         self.backend
     }
 
-    /// Checks that the database answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.pool.execute("SELECT 1").await.map(|_| ()).map_err(backend_err)
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl tessera_core::ports::Health for SqlStore {
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.pool.execute("SELECT 1").await.map(|_| ()).map_err(backend_err)
     }
 }

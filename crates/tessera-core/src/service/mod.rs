@@ -136,6 +136,14 @@ impl<S: Store> Tessera<S> {
         &self.store
     }
 
+    /// Whether the service can answer requests: its storage responds.
+    pub async fn ping(&self) -> Result<(), CoreError>
+    where
+        S: crate::ports::Health,
+    {
+        Ok(self.store.ping().await?)
+    }
+
     fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }

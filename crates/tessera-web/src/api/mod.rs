@@ -30,7 +30,7 @@ pub(crate) fn router() -> Router<App> {
 
 /// 200 when the database answers.
 async fn healthz(axum::extract::State(app): axum::extract::State<App>) -> Result<&'static str, crate::ApiError> {
-    app.store().ping().await.map_err(tessera_core::CoreError::from)?;
+    app.ping().await?;
     Ok("ok")
 }
 

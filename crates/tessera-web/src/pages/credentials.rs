@@ -5,14 +5,14 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 use tessera_core::CoreError;
 
 use super::csrf::{CsrfField, CsrfOnly, SessionForm};
-use super::views::{AppPasswordCreatedPage, Msg, message, page};
-use super::{cookies, internal, see_other, to_step_up, url};
+use super::views::{AppPasswordCreatedPage, page};
+use super::{PageError, cookies, internal, see_other, url};
 use crate::App;
 use crate::extract::ClientCtx;
 
@@ -99,15 +99,13 @@ async fn create_app_password(
             };
             page(StatusCode::OK, &p)
         }
-        Err(CoreError::FreshMfaRequired) => to_step_up(&s.tenant, &back),
         // The page names the problem by a fixed key: a link cannot make it show any text.
         Err(CoreError::InvalidAppPasswordName(_)) => {
             see_other(&format!("{back}?error=app-password-name#app-passwords-h"), &[])
         }
         Err(CoreError::LimitReached(_)) => see_other(&format!("{back}?error=app-password-limit#app-passwords-h"), &[]),
         Err(CoreError::Forbidden(_)) => see_other(&format!("{back}?error=app-passwords-off#app-passwords-h"), &[]),
-        Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
-        Err(e) => internal(&s.tenant, &e),
+        Err(e) => PageError::me(&s, back, e).into_response(),
     }
 }
 
@@ -136,8 +134,6 @@ async fn forget_device(
 fn after_change(s: &super::session::PageSession, done: Result<(), CoreError>, what: &str) -> Response {
     match done {
         Ok(()) => see_other(&url(&s.tenant, &format!("/me?done={what}")), &[]),
-        Err(CoreError::NotFound(_)) => message(StatusCode::NOT_FOUND, &s.tenant, Msg::NotFound),
-        Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
-        Err(e) => internal(&s.tenant, &e),
+        Err(e) => PageError::me(s, url(&s.tenant, "/me"), e).into_response(),
     }
 }

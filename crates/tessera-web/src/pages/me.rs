@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tessera_core::CoreError;
@@ -13,10 +13,8 @@ use tessera_core::service::{MyCredentials, SecurityInfo};
 
 use super::csrf::{CsrfOnly, SessionForm};
 use super::session::PageSession;
-use super::views::{
-    CredentialRow, MePage, MethodRow, Msg, RecoveryCodesPage, SessionRow, browser_name, message, page, when,
-};
-use super::{cookies, internal, see_other, to_signin, to_step_up, url};
+use super::views::{CredentialRow, MePage, MethodRow, RecoveryCodesPage, SessionRow, browser_name, page, when};
+use super::{PageError, cookies, internal, see_other, to_signin, url};
 use crate::App;
 use crate::extract::ClientCtx;
 
@@ -193,10 +191,7 @@ async fn delete_method(
 ) -> Response {
     match app.delete_my_method(&s.token, &p.id, &ctx).await {
         Ok(()) => see_other(&url(&s.tenant, "/me?done=deleted"), &[]),
-        Err(CoreError::FreshMfaRequired) => to_step_up(&s.tenant, &url(&s.tenant, "/me")),
-        Err(CoreError::NotFound(_)) => message(StatusCode::NOT_FOUND, &s.tenant, Msg::NotFound),
-        Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
-        Err(e) => internal(&s.tenant, &e),
+        Err(e) => PageError::me(&s, url(&s.tenant, "/me"), e).into_response(),
     }
 }
 
@@ -211,9 +206,7 @@ async fn new_recovery_codes(
             let p = RecoveryCodesPage { tenant: s.tenant.clone(), codes, continue_to: url(&s.tenant, "/me") };
             page(StatusCode::OK, &p)
         }
-        Err(CoreError::FreshMfaRequired) => to_step_up(&s.tenant, &url(&s.tenant, "/me")),
-        Err(CoreError::Unauthorized) => s.redirect_to_stage(None),
-        Err(e) => internal(&s.tenant, &e),
+        Err(e) => PageError::me(&s, url(&s.tenant, "/me"), e).into_response(),
     }
 }
 

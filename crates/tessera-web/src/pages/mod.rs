@@ -13,6 +13,7 @@ mod assets;
 mod cookies;
 mod credentials;
 mod csrf;
+mod error;
 mod me;
 mod mfa;
 mod register;
@@ -28,10 +29,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use tessera_core::CoreError;
 use tessera_core::ids::TenantSlug;
 
 use crate::App;
+pub(crate) use error::{PageError, internal};
 
 /// Forms are small: a UPN, a password, a code.
 const FORM_BODY_LIMIT: usize = 16 * 1024;
@@ -155,12 +156,6 @@ pub(crate) fn enc(s: &str) -> String {
 /// Percent-encodes a `return` path as a query value.
 fn pct_encode(s: &str) -> String {
     utf8_percent_encode(s, RETURN_PATH).to_string()
-}
-
-/// An unexpected error: the cause goes to the log, the user gets a plain apology.
-pub(crate) fn internal(tenant: &str, e: &CoreError) -> Response {
-    tracing::error!(error = %e, "page failed");
-    views::message(StatusCode::INTERNAL_SERVER_ERROR, tenant, views::Msg::Internal)
 }
 
 /// "Try again in N minutes." with the standard `Retry-After`.

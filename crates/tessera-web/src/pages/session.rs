@@ -33,16 +33,21 @@ impl FromRequestParts<App> for PageSession {
 impl PageSession {
     /// Where a session that is not at `want` belongs: its own step of the sign-in.
     pub(crate) fn redirect_to_stage(&self, ret: Option<&str>) -> Response {
-        let q = super::return_query(ret);
-        let to = match self.session.stage {
-            SessionStage::MfaRequired => url(&self.tenant, &format!("/signin/mfa{q}")),
-            SessionStage::RegistrationRequired => url(&self.tenant, &format!("/signin/register{q}")),
-            SessionStage::SignedIn => super::after_sign_in(&self.tenant, ret),
-        };
-        see_other(&to, &[])
+        to_stage(&self.tenant, self.session.stage, ret)
     }
 
     pub(crate) fn signed_in(&self) -> bool {
         self.session.stage == SessionStage::SignedIn
     }
+}
+
+/// The step of the sign-in a session at `stage` belongs to (the `return` page once signed in).
+pub(crate) fn to_stage(tenant: &str, stage: SessionStage, ret: Option<&str>) -> Response {
+    let q = super::return_query(ret);
+    let to = match stage {
+        SessionStage::MfaRequired => url(tenant, &format!("/signin/mfa{q}")),
+        SessionStage::RegistrationRequired => url(tenant, &format!("/signin/register{q}")),
+        SessionStage::SignedIn => super::after_sign_in(tenant, ret),
+    };
+    see_other(&to, &[])
 }

@@ -26,12 +26,12 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tessera_core::CoreError;
 use tessera_core::access::{Action, Actor, TargetKind};
 
 use super::views::{Msg, message};
-use super::{Tenant, cookies, internal, return_query, see_other, url};
+use super::{PageError, Tenant, cookies, internal, return_query, see_other, url};
 use crate::App;
 use crate::extract::ClientCtx;
 
@@ -137,16 +137,7 @@ fn to_sign_in(tenant: &str, step: &str, back: &str, forget_cookie: bool) -> Resp
 
 /// A refused or failed service call as a page.
 pub(crate) fn refused(tenant: &str, e: CoreError) -> Response {
-    match e {
-        CoreError::Forbidden(text) => message(StatusCode::FORBIDDEN, tenant, Msg::AdminForbidden(sentence(&text))),
-        CoreError::NotFound(_) => message(StatusCode::NOT_FOUND, tenant, Msg::NotFound),
-        // A request the pages never send (a forged or hand-made form): refused, nothing changed.
-        e if crate::error::status_and_code(&e).1 == "invalid_request" => {
-            message(StatusCode::BAD_REQUEST, tenant, Msg::AdminForbidden(sentence(&e.to_string())))
-        }
-        CoreError::Unauthorized => see_other(&url(tenant, "/signin"), &[cookies::clear_session()]),
-        e => internal(tenant, &e),
-    }
+    PageError::admin(tenant, e).into_response()
 }
 
 /// The core's messages start in lower case; a page shows them as sentences (a first word that
