@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::{AuditDraft, LogFilter, RequestCtx, SessionView, Tessera, new_correlation_id};
 use crate::access::{Action, Actor, TargetKind, authorize};
 use crate::admin_ports::{AdminStore, AppPasswordInfo};
-use crate::audit::{AuditQuery, AuditRecord};
+use crate::audit::{AuditAction, AuditQuery, AuditRecord};
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::error::CoreError;
 use crate::ids::UserRef;
@@ -172,7 +172,7 @@ where
         }
         let draft = AuditDraft { actor, now: self.now() };
         tx.insert_audit(&[draft.record(
-            "user.method.delete",
+            AuditAction::MethodDelete,
             Some((user.id, user.upn.as_str())),
             Some(json!({ "id": id, "kind": info.kind.as_str(), "label": info.label })),
             None,

@@ -167,7 +167,7 @@ impl Env {
     /// The whole audit log of `contoso`, newest first, read through the store directly.
     /// The action names of the tenant's audit log, newest first.
     pub async fn audit_actions(&self) -> Vec<String> {
-        self.audit_all().await.into_iter().map(|r| r.action).collect()
+        self.audit_all().await.into_iter().map(|r| r.action.as_str().to_owned()).collect()
     }
 
     /// The failure reasons in the tenant's sign-in log, newest first.
@@ -183,7 +183,7 @@ impl Env {
             before_id: None,
         };
         let page = self.store().signins(&q).await.unwrap_or_else(|e| panic!("[{}] sign-ins: {e}", self.b));
-        page.items.into_iter().filter_map(|r| r.failure_reason).collect()
+        page.items.into_iter().filter_map(|r| r.failure_reason.map(|f| f.as_str().to_owned())).collect()
     }
 
     pub async fn audit_all(&self) -> Vec<AuditRecord> {

@@ -60,7 +60,7 @@ pub(crate) fn audit_csv(items: &[AuditRecord]) -> String {
                 &r.actor_upn,
                 &actor_id,
                 r.source_ip.as_deref().unwrap_or_default(),
-                &r.action,
+                r.action.as_str(),
                 r.target_upn.as_deref().unwrap_or_default(),
                 &target_id,
                 &json_text(r.before.as_ref()),
@@ -92,19 +92,18 @@ pub(crate) fn signins_csv(items: &[SignInRecord]) -> String {
         ],
     );
     for r in items {
-        let required = serde_json::to_value(r.mfa_required_by).ok().and_then(|v| v.as_str().map(str::to_owned));
         csv_line(
             &mut out,
             &[
                 &rfc3339(r.time),
                 &r.upn,
                 &r.user_id.map(|i| i.to_string()).unwrap_or_default(),
-                &r.result,
-                r.failure_reason.as_deref().unwrap_or_default(),
-                &r.client,
+                r.result.as_str(),
+                r.failure_reason.map(|r| r.as_str()).unwrap_or_default(),
+                r.client.as_str(),
                 r.source_ip.as_deref().unwrap_or_default(),
                 r.user_agent.as_deref().unwrap_or_default(),
-                &required.unwrap_or_default(),
+                r.mfa_required_by.as_str(),
                 r.mfa_method.map(|m| m.as_str()).unwrap_or_default(),
                 &r.id.to_string(),
             ],
