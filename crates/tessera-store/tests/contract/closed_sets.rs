@@ -13,17 +13,9 @@ use time::Duration;
 
 use crate::common::{T0, envs};
 
+/// The records written by the test: the harness's own are at T0.
 fn query(env: &crate::common::Env) -> AuditQuery {
-    AuditQuery {
-        tenant_id: env.tenant.id,
-        since: Some(T0 + Duration::days(1)),
-        until: None,
-        actor: None,
-        target: None,
-        action: None,
-        limit: 500,
-        before_id: None,
-    }
+    AuditQuery { since: Some(T0 + Duration::days(1)), ..env.log_query() }
 }
 
 /// The i-th value of a set, cycling.

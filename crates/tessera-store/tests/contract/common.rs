@@ -170,9 +170,9 @@ impl Env {
         self.audit_all().await.into_iter().map(|r| r.action.as_str().to_owned()).collect()
     }
 
-    /// The failure reasons in the tenant's sign-in log, newest first.
-    pub async fn signin_reasons(&self) -> Vec<String> {
-        let q = AuditQuery {
+    /// A query of the tenant's whole log (500 records at most), newest first.
+    pub fn log_query(&self) -> AuditQuery {
+        AuditQuery {
             tenant_id: self.tenant.id,
             since: None,
             until: None,
@@ -181,8 +181,13 @@ impl Env {
             action: None,
             limit: 500,
             before_id: None,
-        };
-        let page = self.store().signins(&q).await.unwrap_or_else(|e| panic!("[{}] sign-ins: {e}", self.b));
+        }
+    }
+
+    /// The failure reasons in the tenant's sign-in log, newest first.
+    pub async fn signin_reasons(&self) -> Vec<String> {
+        let page =
+            self.store().signins(&self.log_query()).await.unwrap_or_else(|e| panic!("[{}] sign-ins: {e}", self.b));
         page.items.into_iter().filter_map(|r| r.failure_reason.map(|f| f.as_str().to_owned())).collect()
     }
 
