@@ -28,7 +28,7 @@ use tessera_core::mfa::{MethodKind, PerUserMfaState};
 use tessera_core::password::{self, Password};
 use tessera_core::ports::{Clock, Store, StoreTx, SystemClock};
 use tessera_core::service::{RequestCtx, Tessera};
-use tessera_core::session::{NewMethod, ThrottlePolicy};
+use tessera_core::session::{NewMethod, ThrottleKey, ThrottlePolicy};
 use tessera_core::totp::{STEP_SECONDS, TotpCode, TotpSecret, step_of};
 use tessera_core::user::{NewUser, User};
 use tessera_store::SqlStore;
@@ -370,8 +370,10 @@ async fn part_http(
     // A success gives its attempt back: the per-IP count must be back near zero (one more
     // hit here, given back at once).
     let policy = ThrottlePolicy { max_attempts: u32::MAX, window: time::Duration::minutes(15) };
-    let st = store.throttle_hit(&[("ip:127.0.0.1", &policy)], OffsetDateTime::now_utc()).await?[0];
-    store.throttle_settle("bench:nothing", Some("ip:127.0.0.1")).await?;
+    let ip = ThrottleKey::source_ip(&"127.0.0.1");
+    let st = store.throttle_hit(&[(&ip, &policy)], OffsetDateTime::now_utc()).await?[0];
+    // Clears an account key no one uses, and gives the IP's attempt back.
+    store.throttle_settle(&ThrottleKey::password(None, "bench@nothing"), Some(&ip)).await?;
     println!("\nper-IP throttle count of 127.0.0.1 after the run: {} (limit 100)", st.attempts - 1);
     Ok(())
 }
@@ -467,15 +469,16 @@ async fn part_mfa(
     ];
     let mut spent = [Duration::ZERO; 5];
     let started = Instant::now();
+    let ip = ThrottleKey::source_ip(&"10.9.8.6");
     for (u, s) in users.iter().zip(&secrets) {
-        let code_key = format!("code:{}", u.id);
+        let code_key = ThrottleKey::Code(u.id);
         let c = TotpCode::parse(&code(s, step))?;
         let mut t = Instant::now();
         let mut lap = |i: usize| {
             spent[i] += t.elapsed();
             t = Instant::now();
         };
-        store.throttle_hit(&[("ip:10.9.8.6", &policy), (&code_key, &policy)], now).await?;
+        store.throttle_hit(&[(&ip, &policy), (&code_key, &policy)], now).await?;
         lap(0);
         let methods = store.totp_methods(u.id).await?;
         lap(1);
@@ -485,7 +488,7 @@ async fn part_mfa(
         lap(2);
         anyhow::ensure!(store.consume_totp_step(m.id, matched, now).await?);
         lap(3);
-        store.throttle_settle(&code_key, Some("ip:10.9.8.6")).await?;
+        store.throttle_settle(&code_key, Some(&ip)).await?;
         lap(4);
     }
     let total = started.elapsed();

@@ -4,7 +4,39 @@ use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
+use crate::closed::closed_set;
 use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
+
+closed_set! {
+    /// What an audit record says was done. The names are dotted, `object.verb`, so that a
+    /// prefix (`user.mfa`) filters a family of actions.
+    pub enum AuditAction("audit action") {
+        TenantCreate = "tenant.create",
+        UserCreate = "user.create",
+        UserDelete = "user.delete",
+        /// The Enable quick step.
+        MfaEnable = "user.mfa.enable",
+        /// The Enforce quick step, and an enabled user who registered a method.
+        MfaEnforce = "user.mfa.enforce",
+        /// The Disable quick step.
+        MfaDisable = "user.mfa.disable",
+        /// A state set explicitly (the API's `PATCH .../requirements`, a CSV's state column).
+        MfaSetState = "user.mfa.setState",
+        MfaManageUserSettings = "user.mfa.manageUserSettings",
+        MethodRegister = "user.method.register",
+        MethodDelete = "user.method.delete",
+        RecoveryCodesCreate = "user.recoveryCodes.create",
+        RecoveryCodesRegenerate = "user.recoveryCodes.regenerate",
+        AppPasswordCreate = "user.appPassword.create",
+        AppPasswordDelete = "user.appPassword.delete",
+        RememberedDeviceCreate = "user.rememberedDevice.create",
+        RememberedDeviceDelete = "user.rememberedDevice.delete",
+        PasswordChange = "user.password.change",
+        AccountUpdate = "user.account.update",
+        SessionsRevoke = "user.sessions.revoke",
+        MfaSettingsUpdate = "settings.mfa.update",
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct AuditRecord {
@@ -14,7 +46,7 @@ pub struct AuditRecord {
     pub actor_id: Option<UserId>,
     pub actor_upn: String,
     pub source_ip: Option<IpAddr>,
-    pub action: String,
+    pub action: AuditAction,
     pub target_id: Option<UserId>,
     pub target_upn: Option<String>,
     pub before: Option<serde_json::Value>,
@@ -44,4 +76,14 @@ pub struct AuditQuery {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_actions_round_trip() {
+        crate::closed::assert_round_trip(AuditAction::ALL, AuditAction::as_str, |s| AuditAction::parse(s).ok());
+    }
 }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::ids::UserId;
 use crate::ports::StoreResult;
-use crate::session::{MethodInfo, NewMethod, Session, ThrottlePolicy, ThrottleState, TotpMethod};
+use crate::session::{MethodInfo, NewMethod, Session, ThrottleKey, ThrottlePolicy, ThrottleState, TotpMethod};
 
 pub trait AuthStore: Send + Sync {
     /// Counts one attempt on each key, all in one atomic statement, and returns each key's
@@ -16,13 +16,17 @@ pub trait AuthStore: Send + Sync {
     /// `policy.window` starts again at 1). The keys differ.
     fn throttle_hit(
         &self,
-        hits: &[(&str, &ThrottlePolicy)],
+        hits: &[(&ThrottleKey, &ThrottlePolicy)],
         now: OffsetDateTime,
     ) -> impl Future<Output = StoreResult<Vec<ThrottleState>>> + Send;
     /// A success, in one atomic statement: forgets `clear` (success on the account: its next
     /// attempt starts a new window) and takes back the attempt counted on `release` (a
     /// success that must not count).
-    fn throttle_settle(&self, clear: &str, release: Option<&str>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn throttle_settle(
+        &self,
+        clear: &ThrottleKey,
+        release: Option<&ThrottleKey>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     fn insert_session(&self, s: &Session) -> impl Future<Output = StoreResult<()>> + Send;
     fn session(&self, id_hash: &str) -> impl Future<Output = StoreResult<Option<Session>>> + Send;

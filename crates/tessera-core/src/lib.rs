@@ -7,6 +7,8 @@ pub mod admin_ports;
 pub mod app_password;
 pub mod audit;
 pub mod auth_ports;
+pub mod change;
+pub mod closed;
 pub mod credential_ports;
 pub mod crypto;
 pub mod cursor;

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AuditAction;
 use crate::error::CoreError;
 
 /// Per-user MFA state, as on Entra's per-user MFA page and in Microsoft Graph.
@@ -101,13 +102,13 @@ pub enum BulkOp {
 
 impl BulkOp {
     /// The audit action name of this operation.
-    pub fn audit_action(&self) -> &'static str {
+    pub fn audit_action(&self) -> AuditAction {
         match self {
-            Self::QuickStep(QuickStep::Enable) => "user.mfa.enable",
-            Self::QuickStep(QuickStep::Enforce) => "user.mfa.enforce",
-            Self::QuickStep(QuickStep::Disable) => "user.mfa.disable",
-            Self::SetState(_) => "user.mfa.setState",
-            Self::ManageUserSettings(_) => "user.mfa.manageUserSettings",
+            Self::QuickStep(QuickStep::Enable) => AuditAction::MfaEnable,
+            Self::QuickStep(QuickStep::Enforce) => AuditAction::MfaEnforce,
+            Self::QuickStep(QuickStep::Disable) => AuditAction::MfaDisable,
+            Self::SetState(_) => AuditAction::MfaSetState,
+            Self::ManageUserSettings(_) => AuditAction::MfaManageUserSettings,
         }
     }
 }

@@ -61,6 +61,65 @@ pub struct ThrottlePolicy {
     pub window: Duration,
 }
 
+/// What an attempt is counted on. Its string ([`ThrottleKey::as_key`]) is the key of the
+/// throttle table; [`ThrottleKey::parse`] reads it back.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum ThrottleKey {
+    /// Password attempts on an account: tenant (none when the tenant is unknown) and the UPN
+    /// as typed, lower-cased, whether or not such a user exists.
+    Password { tenant: Option<TenantId>, upn: String },
+    /// Password and code attempts from one source IP.
+    SourceIp(String),
+    /// Second-factor codes of one user.
+    Code(UserId),
+}
+
+impl ThrottleKey {
+    /// The password key of an account, from the UPN as typed.
+    pub fn password(tenant: Option<TenantId>, upn: &str) -> Self {
+        Self::Password { tenant, upn: upn.trim().to_lowercase() }
+    }
+
+    /// The key of a source IP (the client IP as the sign-in log writes it).
+    pub fn source_ip(ip: &impl std::fmt::Display) -> Self {
+        Self::SourceIp(ip.to_string())
+    }
+
+    pub fn as_key(&self) -> String {
+        match self {
+            Self::Password { tenant, upn } => {
+                format!("pw:{}:{upn}", tenant.map(|t| t.to_string()).unwrap_or_default())
+            }
+            Self::SourceIp(ip) => format!("ip:{ip}"),
+            Self::Code(user) => format!("code:{user}"),
+        }
+    }
+
+    pub fn parse(key: &str) -> Result<Self, crate::closed::UnknownValue> {
+        let unknown = || crate::closed::UnknownValue::new("throttle key", key);
+        let (kind, rest) = key.split_once(':').ok_or_else(unknown)?;
+        match kind {
+            "pw" => {
+                let (tenant, upn) = rest.split_once(':').ok_or_else(unknown)?;
+                let tenant = match tenant {
+                    "" => None,
+                    t => Some(TenantId::parse(t).ok_or_else(unknown)?),
+                };
+                Ok(Self::Password { tenant, upn: upn.to_owned() })
+            }
+            "ip" if !rest.is_empty() => Ok(Self::SourceIp(rest.to_owned())),
+            "code" => UserId::parse(rest).map(Self::Code).ok_or_else(unknown),
+            _ => Err(unknown()),
+        }
+    }
+}
+
+impl std::fmt::Display for ThrottleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.as_key())
+    }
+}
+
 /// What the store answered to one attempt.
 #[derive(Clone, Copy, Debug)]
 pub struct ThrottleState {
@@ -131,4 +190,30 @@ pub struct NewMethod {
     pub created_at: OffsetDateTime,
     /// The TOTP step already used (the registration code), so it cannot be replayed.
     pub last_used_step: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ThrottleKey;
+    use crate::ids::{TenantId, UserId};
+
+    #[test]
+    fn throttle_keys_round_trip_and_keep_their_strings() {
+        let (tenant, user) = (TenantId::new(), UserId::new());
+        let keys = [
+            (ThrottleKey::password(Some(tenant), " Alice@Contoso.com "), format!("pw:{tenant}:alice@contoso.com")),
+            (ThrottleKey::password(None, "bob@x"), "pw::bob@x".to_owned()),
+            (ThrottleKey::password(None, "odd:upn"), "pw::odd:upn".to_owned()),
+            (ThrottleKey::source_ip(&"10.0.0.1"), "ip:10.0.0.1".to_owned()),
+            (ThrottleKey::source_ip(&"::1"), "ip:::1".to_owned()),
+            (ThrottleKey::Code(user), format!("code:{user}")),
+        ];
+        for (key, s) in keys {
+            assert_eq!(key.as_key(), s);
+            assert_eq!(ThrottleKey::parse(&s), Ok(key));
+        }
+        for bad in ["", "pw", "pw:x", "pw:not-a-tenant:a@b", "ip:", "code:alice", "bench:nothing"] {
+            assert!(ThrottleKey::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

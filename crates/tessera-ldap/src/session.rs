@@ -123,7 +123,7 @@ impl<D: Directory> Session<D> {
         };
         match self.dir.bind(tenant.as_deref(), &upn, secret, &self.ctx).await {
             Ok(bound) => {
-                tracing::debug!(peer = ?self.ctx.source_ip, upn = %bound.user.upn, credential = bound.credential, "LDAP bind");
+                tracing::debug!(peer = ?self.ctx.source_ip, upn = %bound.user.upn, credential = bound.credential.as_str(), "LDAP bind");
                 self.bound = Some(bound);
                 result(LdapResultCode::Success, "")
             }

@@ -31,7 +31,7 @@ async fn password_then_enforce_then_app_password() {
     w.whoami(" UID = alice@contoso.com , OU=Users , O=Contoso ", ALICE_PW).await.ok().stdout_is(&dn);
     let last = w.last_signin(ALICE).await;
     assert_eq!((last.client.as_str(), last.result.as_str()), ("legacy", "success"));
-    assert_eq!(last.credential.as_deref(), Some("password"));
+    assert_eq!(last.credential.map(|c| c.as_str()), Some("password"));
     assert_eq!(last.user_agent.as_deref(), Some("ldap"));
     assert_eq!(last.source_ip.map(|ip| ip.to_string()).as_deref(), Some("127.0.0.1"));
 
@@ -39,18 +39,18 @@ async fn password_then_enforce_then_app_password() {
     w.whoami(ALICE, ALICE_PW).await.code(49).stderr_has("Invalid credentials");
     let last = w.last_signin(ALICE).await;
     assert_eq!((last.client.as_str(), last.result.as_str()), ("legacy", "failure"));
-    assert_eq!(last.failure_reason.as_deref(), Some("app_password_required"));
+    assert_eq!(last.failure_reason.map(|r| r.as_str()), Some("app_password_required"));
 
     // App passwords are off by default: a valid one is refused until the tenant allows them.
     let secret = w.add_app_password(ALICE).await;
     w.whoami(ALICE, &secret).await.code(49);
-    assert_eq!(w.last_signin(ALICE).await.failure_reason.as_deref(), Some("app_passwords_not_allowed"));
+    assert_eq!(w.last_signin(ALICE).await.failure_reason.map(|r| r.as_str()), Some("app_passwords_not_allowed"));
     w.allow_app_passwords().await;
     w.whoami(ALICE, &secret).await.ok().stdout_is(&dn);
     // As people type it: no spaces, capitals.
     w.whoami(ALICE_DN, &secret.replace(' ', "").to_uppercase()).await.ok().stdout_is(&dn);
     let last = w.last_signin(ALICE).await;
-    assert_eq!((last.result.as_str(), last.credential.as_deref()), ("success", Some("appPassword")));
+    assert_eq!((last.result.as_str(), last.credential.map(|c| c.as_str())), ("success", Some("appPassword")));
 
     let delete = UserSettingsOptions { delete_app_passwords: true, ..UserSettingsOptions::default() };
     w.bulk(ALICE, BulkOp::ManageUserSettings(delete)).await;
@@ -69,7 +69,7 @@ async fn enforce_refuses_the_password_before_registration() {
     w.whoami(BOB, BOB_PW).await.code(49).stderr_has("Invalid credentials");
     let last = w.last_signin(BOB).await;
     assert_eq!((last.client.as_str(), last.result.as_str()), ("legacy", "failure"));
-    assert_eq!(last.failure_reason.as_deref(), Some("app_password_required"));
+    assert_eq!(last.failure_reason.map(|r| r.as_str()), Some("app_password_required"));
 }
 
 /// What is refused, and how: RFC 4513 unauthenticated bind, wrong password, unknown user,
@@ -85,7 +85,7 @@ async fn refusals() {
     w.whoami("cn=admin,dc=example,dc=com", ALICE_PW).await.code(49);
     w.whoami("uid=alice@contoso.com,,o=contoso", ALICE_PW).await.code(34);
     let failures = w.signins(ALICE).await;
-    assert_eq!(failures[0].failure_reason.as_deref(), Some("invalid_credentials"));
+    assert_eq!(failures[0].failure_reason.map(|r| r.as_str()), Some("invalid_credentials"));
 
     // shared@example.com is in both tenants: by UPN it is ambiguous, by DN it is not.
     w.whoami(world::SHARED, world::SHARED_PW).await.code(49);

@@ -8,7 +8,9 @@ use tessera_core::error::StoreError;
 use tessera_core::ids::{MethodId, TenantId, UserId};
 use tessera_core::mfa::MethodKind;
 use tessera_core::ports::StoreResult;
-use tessera_core::session::{MethodInfo, NewMethod, Session, SessionStage, ThrottlePolicy, ThrottleState, TotpMethod};
+use tessera_core::session::{
+    MethodInfo, NewMethod, Session, SessionStage, ThrottleKey, ThrottlePolicy, ThrottleState, TotpMethod,
+};
 use time::OffsetDateTime;
 
 use crate::sql::{corrupt, from_micros, get, micros, user_id};
@@ -72,7 +74,7 @@ async fn insert_session<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(e: E, s
 impl AuthStore for SqlStore {
     async fn throttle_hit(
         &self,
-        hits: &[(&str, &ThrottlePolicy)],
+        hits: &[(&ThrottleKey, &ThrottlePolicy)],
         now: OffsetDateTime,
     ) -> StoreResult<Vec<ThrottleState>> {
         if hits.is_empty() {
@@ -90,13 +92,14 @@ impl AuthStore for SqlStore {
              RETURNING key, attempts, window_start",
             values.join(", ")
         );
+        let keys: Vec<String> = hits.iter().map(|(key, _)| key.as_key()).collect();
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(micros(now));
-        for (key, policy) in hits {
-            query = query.bind(*key).bind(micros(now - policy.window));
+        for (key, (_, policy)) in keys.iter().zip(hits) {
+            query = query.bind(key.as_str()).bind(micros(now - policy.window));
         }
         let rows = query.fetch_all(&self.pool).await.map_err(backend_err)?;
-        hits.iter()
-            .map(|(key, _)| {
+        keys.iter()
+            .map(|key| {
                 let row = rows
                     .iter()
                     .find(|r| get::<String>(r, "key").is_ok_and(|k| k == *key))
@@ -110,7 +113,7 @@ impl AuthStore for SqlStore {
             .collect()
     }
 
-    async fn throttle_settle(&self, clear: &str, release: Option<&str>) -> StoreResult<()> {
+    async fn throttle_settle(&self, clear: &ThrottleKey, release: Option<&ThrottleKey>) -> StoreResult<()> {
         // The cleared key keeps its row, with a window that ended long ago (0): to
         // `throttle_hit` that is the same as no row (the next attempt starts a new window at
         // 1), and it lets the release go in the same statement.
@@ -120,8 +123,8 @@ impl AuthStore for SqlStore {
                window_start = CASE WHEN key = $1 THEN 0 ELSE window_start END \
              WHERE key = $1 OR (key = $2 AND attempts > 0)",
         )
-        .bind(clear)
-        .bind(release)
+        .bind(clear.as_key())
+        .bind(release.map(ThrottleKey::as_key))
         .execute(&self.pool)
         .await
         .map_err(backend_err)?;

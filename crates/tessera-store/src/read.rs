@@ -3,13 +3,14 @@
 use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
-use tessera_core::audit::{AuditQuery, AuditRecord, Page};
+use tessera_core::audit::{AuditAction, AuditQuery, AuditRecord, Page};
+use tessera_core::closed::UnknownValue;
 use tessera_core::cursor::encode_cursor;
 use tessera_core::ids::{AuditId, CorrelationId, TenantId, TenantSlug, UserRef};
 use tessera_core::mfa::MethodKind;
 use tessera_core::ports::{ApiToken, Credential, Store, StoreResult};
 use tessera_core::settings::MfaSettings;
-use tessera_core::signin::{MfaRequiredBy, MfaSkip, SignInRecord};
+use tessera_core::signin::{Client, CredentialKind, FailureReason, MfaRequiredBy, MfaSkip, SignInRecord, SignInResult};
 use tessera_core::user::{Tenant, User, UserQuery};
 
 use crate::sql::{USER_COLUMNS, corrupt, from_micros, get, micros, prefix_end, user_id, users_from_rows};
@@ -159,7 +160,7 @@ fn audit_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<AuditRecord> {
         actor_id: opt_user_id(row, "actor_id")?,
         actor_upn: get(row, "actor_upn")?,
         source_ip: crate::sql::source_ip(row)?,
-        action: get(row, "action")?,
+        action: closed(row, "action", AuditAction::parse)?,
         target_id: opt_user_id(row, "target_id")?,
         target_upn: get(row, "target_upn")?,
         before: json_col(row, "before_value")?,
@@ -168,11 +169,19 @@ fn audit_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<AuditRecord> {
     })
 }
 
+/// A closed-set column: a value outside the set is an error, never a default.
+fn closed<T>(row: &AnyRow, col: &str, parse: impl Fn(&str) -> Result<T, UnknownValue>) -> StoreResult<T> {
+    let s: String = get(row, col)?;
+    parse(&s).map_err(|e| crate::sql::caused(col, e))
+}
+
+fn opt_closed<T>(row: &AnyRow, col: &str, parse: impl Fn(&str) -> Result<T, UnknownValue>) -> StoreResult<Option<T>> {
+    let s: Option<String> = get(row, col)?;
+    s.as_deref().map(|s| parse(s).map_err(|e| crate::sql::caused(col, e))).transpose()
+}
+
 fn signin_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<SignInRecord> {
     let id: String = get(row, "id")?;
-    let required: String = get(row, "mfa_required_by")?;
-    let method: Option<String> = get(row, "mfa_method")?;
-    let skipped: Option<String> = get(row, "mfa_skipped_by")?;
     Ok(SignInRecord {
         id: uuid::Uuid::parse_str(&id).map_err(|_| corrupt("sign-in id", &id))?,
         tenant_id: tenant,
@@ -181,27 +190,16 @@ fn signin_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<SignInRecord> 
         upn: get(row, "upn")?,
         source_ip: crate::sql::source_ip(row)?,
         user_agent: get(row, "user_agent")?,
-        client: get(row, "client")?,
-        result: get(row, "result")?,
-        failure_reason: get(row, "failure_reason")?,
-        mfa_required_by: match required.as_str() {
-            "perUserState" => MfaRequiredBy::PerUserState,
-            _ => MfaRequiredBy::None,
-        },
-        mfa_method: method.as_deref().and_then(MethodKind::parse),
-        credential: get(row, "credential")?,
-        mfa_skipped_by: skipped
-            .as_deref()
-            .map(|s| MfaSkip::parse(s).ok_or_else(|| corrupt("mfa skip", s)))
-            .transpose()?,
+        client: closed(row, "client", Client::parse)?,
+        result: closed(row, "result", SignInResult::parse)?,
+        failure_reason: opt_closed(row, "failure_reason", FailureReason::parse_stored)?,
+        mfa_required_by: closed(row, "mfa_required_by", MfaRequiredBy::parse)?,
+        mfa_method: opt_closed(row, "mfa_method", |s| {
+            MethodKind::parse(s).ok_or_else(|| UnknownValue::new("method kind", s))
+        })?,
+        credential: opt_closed(row, "credential", CredentialKind::parse)?,
+        mfa_skipped_by: opt_closed(row, "mfa_skipped_by", MfaSkip::parse)?,
     })
-}
-
-pub(crate) fn mfa_required_by_str(m: MfaRequiredBy) -> &'static str {
-    match m {
-        MfaRequiredBy::None => "none",
-        MfaRequiredBy::PerUserState => "perUserState",
-    }
 }
 
 impl Store for SqlStore {
@@ -318,10 +316,10 @@ impl Store for SqlStore {
         .bind(r.user_agent.as_deref())
         .bind(r.client.as_str())
         .bind(r.result.as_str())
-        .bind(r.failure_reason.as_deref())
-        .bind(mfa_required_by_str(r.mfa_required_by))
-        .bind(r.mfa_method.map(|m| m.as_str()))
-        .bind(r.credential.as_deref())
+        .bind(r.failure_reason.map(FailureReason::as_str))
+        .bind(r.mfa_required_by.as_str())
+        .bind(r.mfa_method.map(MethodKind::as_str))
+        .bind(r.credential.map(CredentialKind::as_str))
         .bind(r.mfa_skipped_by.map(MfaSkip::as_str))
         .execute(&self.pool)
         .await

@@ -110,6 +110,13 @@ pub async fn seed_app_password(store: &SqlStore, user: UserId, name: &str) {
         .expect("seed app password");
 }
 
+/// Overwrites one text column of every row of a log table (`audit_log`, `signin_log`), as
+/// a bug or a hand edit would: to check that a value outside its closed set is an error.
+pub async fn overwrite_log_column(store: &SqlStore, table: &'static str, col: &'static str, value: &str) {
+    let sql = format!("UPDATE {table} SET {col} = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value).execute(&store.pool).await.expect("overwrite a log column");
+}
+
 /// The user's `remembered_devices_not_before`, `None` when unset or the user does not exist.
 pub async fn remembered_devices_not_before(store: &SqlStore, user: UserId) -> Option<OffsetDateTime> {
     user_rows(store, user).await.remembered_devices_not_before

@@ -1025,7 +1025,7 @@ async fn the_user_page_shows_methods_history_sessions_and_revokes_them() {
     assert!(page.body.contains(r#"<span class="badge state-enforced">Enforced</span>"#));
     let history = page.table("mfa-history");
     assert_eq!(history.len(), 1);
-    assert!(history[0].contains(&s("user.mfa.setState")) && history[0].contains(&s("Disabled → Enforced")));
+    assert!(history[0].contains(&s("user.mfa.setState")) && history[0].contains(&s("MFA state: Disabled → Enforced")));
     assert_eq!(page.table("methods")[0][0], "Authenticator app");
     assert!(page.body.contains("No app passwords."));
     assert!(

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::{AuditDraft, LogFilter, RequestCtx, SessionView, Tessera};
 use crate::access::{Action, Actor, TargetKind, authorize};
 use crate::admin_ports::{AdminStore, AppPasswordInfo};
-use crate::audit::{AuditQuery, AuditRecord, Page};
+use crate::audit::{AuditAction, AuditQuery, AuditRecord, Page};
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::error::CoreError;
 use crate::ids::UserRef;
@@ -165,7 +165,7 @@ where
         }
         let draft = AuditDraft { actor, now: self.now() };
         tx.insert_audit(&[draft.record(
-            "user.method.delete",
+            AuditAction::MethodDelete,
             Some((user.id, user.upn.as_str())),
             Some(json!({ "id": id, "kind": info.kind.as_str(), "label": info.label })),
             None,

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use super::signin::{random_token, sha256_b64};
 use super::{RequestCtx, Tessera, new_correlation_id};
 use crate::access::{Actor, Role};
-use crate::audit::AuditRecord;
+use crate::audit::{AuditAction, AuditRecord};
 use crate::error::{CoreError, StoreError};
 use crate::ids::{AuditId, DisplayName, TenantId, TenantSlug, Upn, UserId};
 use crate::password::{self, Password};
@@ -60,14 +60,14 @@ impl<S: Store> Tessera<S> {
         })?;
         tx.insert_users(std::slice::from_ref(&admin)).await?;
         let correlation_id = new_correlation_id();
-        let system = |action: &str, after: serde_json::Value, target: Option<(UserId, String)>| AuditRecord {
+        let system = |action: AuditAction, after: serde_json::Value, target: Option<(UserId, String)>| AuditRecord {
             id: AuditId::new(),
             tenant_id: tenant.id,
             time: now,
             actor_id: None,
             actor_upn: "system (tessera init)".into(),
             source_ip: None,
-            action: action.into(),
+            action,
             target_id: target.as_ref().map(|t| t.0),
             target_upn: target.map(|t| t.1),
             before: None,
@@ -75,9 +75,9 @@ impl<S: Store> Tessera<S> {
             correlation_id,
         };
         tx.insert_audit(&[
-            system("tenant.create", serde_json::json!({ "slug": slug.as_str() }), None),
+            system(AuditAction::TenantCreate, serde_json::json!({ "slug": slug.as_str() }), None),
             system(
-                "user.create",
+                AuditAction::UserCreate,
                 serde_json::json!({ "upn": upn.as_str(), "roles": [Role::GlobalAdministrator.as_str()] }),
                 Some((admin.id, upn.to_string())),
             ),

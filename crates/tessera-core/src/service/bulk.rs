@@ -4,10 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Value, json};
-
 use super::{AuditDraft, Tessera};
 use crate::access::{Action, Actor, TargetKind, authorize};
+use crate::change::{BulkChange, UserSettingsSide};
 use crate::error::CoreError;
 use crate::ids::{UserId, UserRef};
 use crate::mfa::{BulkOp, BulkReport, BulkRow, PerUserMfaState, RowError, RowStatus, UserSettingsOptions};
@@ -121,7 +120,8 @@ impl<S: Store> Tessera<S> {
                 results.push(out);
                 continue;
             }
-            let (status, before, after) = plan.add(snap, &req.op, now);
+            let (status, change) = plan.add(snap, &req.op, now);
+            let (before, after) = change.to_json();
             out.status = status;
             out.before = Some(before);
             out.after = after;
@@ -151,29 +151,24 @@ impl<S: Store> Tessera<S> {
 }
 
 impl Plan {
-    /// Records what `op` does to `snap`; returns the row status and before/after.
-    fn add(
-        &mut self,
-        snap: &UserSnapshot,
-        op: &BulkOp,
-        now: time::OffsetDateTime,
-    ) -> (RowStatus, Value, Option<Value>) {
+    /// Records what `op` does to `snap`; returns the row status and the change.
+    fn add(&mut self, snap: &UserSnapshot, op: &BulkOp, now: time::OffsetDateTime) -> (RowStatus, BulkChange) {
         let user = &snap.user;
-        let current = user.per_user_mfa_state;
-        let target = match op {
-            BulkOp::QuickStep(step) => current.after_quick_step(*step),
+        let from = user.per_user_mfa_state;
+        let to = match op {
+            BulkOp::QuickStep(step) => from.after_quick_step(*step),
             BulkOp::SetState(s) => Some(*s),
             BulkOp::ManageUserSettings(o) => return self.add_settings(snap, *o, now),
         };
-        let before = json!(current.as_str());
-        match target {
-            None => (RowStatus::Skipped, before, None),
-            Some(t) if t == current => (RowStatus::Unchanged, before.clone(), Some(before)),
+        let status = match to {
+            None => RowStatus::Skipped,
+            Some(t) if t == from => RowStatus::Unchanged,
             Some(t) => {
                 self.states.entry(t).or_default().push(user.id);
-                (RowStatus::Changed, before, Some(json!(t.as_str())))
+                RowStatus::Changed
             }
-        }
+        };
+        (status, BulkChange::State { from, to })
     }
 
     fn add_settings(
@@ -181,38 +176,35 @@ impl Plan {
         snap: &UserSnapshot,
         o: UserSettingsOptions,
         now: time::OffsetDateTime,
-    ) -> (RowStatus, Value, Option<Value>) {
+    ) -> (RowStatus, BulkChange) {
         let id = snap.user.id;
-        let mut before = serde_json::Map::new();
-        let mut after = serde_json::Map::new();
+        let mut before = UserSettingsSide::default();
+        let mut after = UserSettingsSide::default();
         let mut changed = false;
         if o.require_reregistration {
-            let n = snap.user.methods.len();
-            before.insert("methods".into(), json!(n));
-            after.insert("methods".into(), json!(0));
+            let n = snap.user.methods.len() as u64;
+            (before.methods, after.methods) = (Some(n), Some(0));
             if n > 0 {
                 self.delete_methods.push(id);
                 changed = true;
             }
         }
         if o.delete_app_passwords {
-            let n = snap.app_passwords;
-            before.insert("appPasswords".into(), json!(n));
-            after.insert("appPasswords".into(), json!(0));
+            let n = u64::from(snap.app_passwords);
+            (before.app_passwords, after.app_passwords) = (Some(n), Some(0));
             if n > 0 {
                 self.delete_app_passwords.push(id);
                 changed = true;
             }
         }
         if o.revoke_remembered_devices {
-            let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).ok();
-            before.insert("rememberedDevicesNotBefore".into(), json!(snap.remembered_devices_not_before.and_then(fmt)));
-            after.insert("rememberedDevicesNotBefore".into(), json!(fmt(now)));
+            before.remembered_devices_not_before = Some(snap.remembered_devices_not_before);
+            after.remembered_devices_not_before = Some(Some(now));
             self.revoke_devices.push(id);
             changed = true;
         }
         let status = if changed { RowStatus::Changed } else { RowStatus::Unchanged };
-        (status, Value::Object(before), Some(Value::Object(after)))
+        (status, BulkChange::UserSettings { before, after })
     }
 
     async fn apply<T: StoreTx>(self, tx: &mut T, now: time::OffsetDateTime) -> Result<(), CoreError> {

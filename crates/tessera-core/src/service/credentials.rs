@@ -10,13 +10,14 @@ use super::{AuditDraft, RequestCtx, Tessera};
 use crate::access::{Action, Actor, TargetKind, authorize};
 use crate::admin_ports::{AdminStore, AppPasswordInfo};
 use crate::app_password::{self, MAX_APP_PASSWORDS};
+use crate::audit::AuditAction;
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::{AppPasswordRecord, CredentialStore, CredentialTx, RememberedDevice};
 use crate::error::CoreError;
 use crate::ids::{AppPasswordId, DeviceId};
 use crate::password::{self, Password};
 use crate::ports::{Store, StoreTx};
-use crate::session::{Session, SessionStage};
+use crate::session::{Session, SessionStage, ThrottleKey};
 use crate::user::User;
 
 /// An app password just created: its secret is shown this once and never stored.
@@ -125,7 +126,7 @@ where
         tx.insert_app_password(&rec).await?;
         let draft = AuditDraft { actor: &actor, now };
         tx.insert_audit(&[draft.record(
-            "user.appPassword.create",
+            AuditAction::AppPasswordCreate,
             Some((user.id, user.upn.as_str())),
             None,
             Some(json!({ "id": rec.id, "name": rec.name })),
@@ -162,7 +163,7 @@ where
         }
         let draft = AuditDraft { actor, now: self.now() };
         tx.insert_audit(&[draft.record(
-            "user.appPassword.delete",
+            AuditAction::AppPasswordDelete,
             Some((user.id, user.upn.as_str())),
             Some(json!({ "id": id, "name": info.name })),
             None,
@@ -180,7 +181,7 @@ where
         }
         let draft = AuditDraft { actor, now: self.now() };
         tx.insert_audit(&[draft.record(
-            "user.rememberedDevice.delete",
+            AuditAction::RememberedDeviceDelete,
             Some((user.id, user.upn.as_str())),
             Some(json!({ "id": id })),
             None,
@@ -227,7 +228,7 @@ where
         tx.insert_remembered_device(&device, &sha256_b64(device_token.as_bytes())).await?;
         let draft = AuditDraft { actor: &actor, now };
         tx.insert_audit(&[draft.record(
-            "user.rememberedDevice.create",
+            AuditAction::RememberedDeviceCreate,
             Some((user.id, user.upn.as_str())),
             None,
             Some(json!({ "id": device.id, "expiresAt": device.expires_at.unix_timestamp() })),
@@ -284,7 +285,7 @@ where
     ) -> Result<super::Started, CoreError> {
         let (s, user) = self.signed_in_user(token).await?;
         let new = Password::parse(new)?;
-        let account_key = format!("pw:{}:{}", user.tenant_id, user.upn.key());
+        let account_key = ThrottleKey::password(Some(user.tenant_id), user.upn.as_str());
         let ip_key = Self::ip_key(ctx);
         self.throttle(&Self::hits(&ip_key, &self.policy.per_ip, &account_key, &self.policy.password_per_account))
             .await?;
@@ -298,7 +299,7 @@ where
         if !self.blocking(move || password::verify(&current, &phc)).await? {
             return Err(CoreError::InvalidCredentials);
         }
-        self.store.throttle_settle(&account_key, ip_key.as_deref()).await?;
+        self.store.throttle_settle(&account_key, ip_key.as_ref()).await?;
         let hash = self.blocking(move || password::hash(&new)).await??;
         let actor = super::signin::self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
@@ -307,7 +308,7 @@ where
         let sessions = tx.delete_user_sessions(user.id).await?;
         let draft = AuditDraft { actor: &actor, now: self.now() };
         tx.insert_audit(&[draft.record(
-            "user.password.change",
+            AuditAction::PasswordChange,
             Some((user.id, user.upn.as_str())),
             None,
             Some(json!({ "rememberedDevicesDeleted": devices, "sessionsEnded": sessions.saturating_sub(1) })),
@@ -364,7 +365,7 @@ where
         }
         let draft = AuditDraft { actor, now: self.now() };
         tx.insert_audit(&[draft.record(
-            "user.account.update",
+            AuditAction::AccountUpdate,
             Some((target.id, target.upn.as_str())),
             Some(before.into()),
             Some(after.into()),

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{AuditDraft, Tessera};
 use crate::access::{Action, Actor, Role, TargetKind, authorize};
-use crate::audit::Page;
+use crate::audit::{AuditAction, Page};
 use crate::error::{CoreError, StoreError};
 use crate::ids::{DisplayName, Upn, UserId, UserRef};
 use crate::mfa::{BulkOp, BulkReport, BulkRow, PerUserMfaState, RowError, RowStatus};
@@ -69,7 +69,7 @@ impl NewUserInput {
 
 fn created_audit(draft: &AuditDraft<'_>, u: &NewUser) -> crate::audit::AuditRecord {
     draft.record(
-        "user.create",
+        AuditAction::UserCreate,
         Some((u.id, u.upn.as_str())),
         None,
         Some(json!({
@@ -200,7 +200,7 @@ impl<S: Store> Tessera<S> {
         tx.delete_user(u.id).await?;
         let draft = AuditDraft { actor, now: self.now() };
         tx.insert_audit(&[draft.record(
-            "user.delete",
+            AuditAction::UserDelete,
             Some((u.id, u.upn.as_str())),
             Some(json!({ "upn": u.upn.as_str(), "displayName": u.display_name, "perUserMfaState": u.per_user_mfa_state })),
             None,

@@ -13,7 +13,7 @@ use crate::ids::{TenantId, TenantSlug, Upn, UserRef};
 use crate::mfa::PerUserMfaState;
 use crate::password::{self, Password};
 use crate::ports::Store;
-use crate::signin::{Decision, SignInFacts, decide};
+use crate::signin::{CredentialKind, Decision, FailureReason, SignInFacts, SignInResult, decide};
 use crate::user::{User, UserQuery};
 
 use super::signin::{Client, PasswordAttempt};
@@ -23,8 +23,7 @@ use super::signin::{Client, PasswordAttempt};
 pub struct LegacyBound {
     pub user: User,
     pub tenant_slug: String,
-    /// `password` or `appPassword`.
-    pub credential: &'static str,
+    pub credential: CredentialKind,
 }
 
 impl<S> Tessera<S>
@@ -71,7 +70,7 @@ where
             let pw = Password::for_verification(secret);
             self.blocking(move || password::verify(&pw, password::dummy_hash())).await?;
             if let Some(r) = rec.as_mut() {
-                self.log(r, "failure", Some("invalid_credentials")).await?;
+                self.log(r, SignInResult::Failure, Some(FailureReason::InvalidCredentials)).await?;
             }
             return Err(CoreError::InvalidCredentials);
         };
@@ -89,27 +88,27 @@ where
         if let Some(normalized) = app_password::normalize(&secret)
             && self.store.use_app_password(user.id, &app_password::hash(&normalized), self.now()).await?.is_some()
         {
-            rec.credential = Some("appPassword".into());
+            rec.credential = Some(CredentialKind::AppPassword);
             let refused = if !user.account_enabled {
-                Some("account_disabled")
+                Some(FailureReason::AccountDisabled)
             } else if !settings.allow_app_passwords {
-                Some("app_passwords_not_allowed")
+                Some(FailureReason::AppPasswordsNotAllowed)
             } else {
                 None
             };
             if let Some(reason) = refused {
-                self.log(&mut rec, "failure", Some(reason)).await?;
+                self.log(&mut rec, SignInResult::Failure, Some(reason)).await?;
                 return Err(CoreError::InvalidCredentials);
             }
-            self.store.throttle_settle(&account_key, ip_key.as_deref()).await?;
-            self.log(&mut rec, "success", None).await?;
-            return Ok(LegacyBound { user, tenant_slug, credential: "appPassword" });
+            self.store.throttle_settle(&account_key, ip_key.as_ref()).await?;
+            self.log(&mut rec, SignInResult::Success, None).await?;
+            return Ok(LegacyBound { user, tenant_slug, credential: CredentialKind::AppPassword });
         }
 
         let phc = credential.and_then(|c| c.password_hash).unwrap_or_else(|| password::dummy_hash().to_owned());
         let pw = Password::for_verification(secret);
         if !self.blocking(move || password::verify(&pw, &phc)).await? {
-            self.log(&mut rec, "failure", Some("invalid_credentials")).await?;
+            self.log(&mut rec, SignInResult::Failure, Some(FailureReason::InvalidCredentials)).await?;
             return Err(CoreError::InvalidCredentials);
         }
         // The password is right; whether it may be used alone is the decision's. A refusal
@@ -119,19 +118,19 @@ where
         // the password until the user registers.
         let refused = match verdict.decision {
             Decision::Block { reason } => Some(reason),
-            Decision::RequireMfa { .. } => Some("app_password_required"),
+            Decision::RequireMfa { .. } => Some(FailureReason::AppPasswordRequired),
             Decision::RequireRegistration if user.per_user_mfa_state == PerUserMfaState::Enforced => {
-                Some("app_password_required")
+                Some(FailureReason::AppPasswordRequired)
             }
             Decision::Allow | Decision::RequireRegistration => None,
         };
         if let Some(reason) = refused {
-            self.log(&mut rec, "failure", Some(reason)).await?;
+            self.log(&mut rec, SignInResult::Failure, Some(reason)).await?;
             return Err(CoreError::InvalidCredentials);
         }
-        self.store.throttle_settle(&account_key, ip_key.as_deref()).await?;
-        self.log(&mut rec, "success", None).await?;
-        Ok(LegacyBound { user, tenant_slug, credential: "password" })
+        self.store.throttle_settle(&account_key, ip_key.as_ref()).await?;
+        self.log(&mut rec, SignInResult::Success, None).await?;
+        Ok(LegacyBound { user, tenant_slug, credential: CredentialKind::Password })
     }
 
     /// The bound user again, as it is now: a connection bound before the account was disabled

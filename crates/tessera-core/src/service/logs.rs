@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::{AuditDraft, Tessera};
 use crate::access::{Action, Actor, TargetKind, authorize};
-use crate::audit::{AuditQuery, AuditRecord, Page};
+use crate::audit::{AuditAction, AuditQuery, AuditRecord, Page};
 use crate::error::CoreError;
 use crate::ids::AuditId;
 use crate::ports::{Store, StoreTx};
@@ -75,8 +75,13 @@ impl<S: Store> Tessera<S> {
         if after != before {
             tx.put_settings(actor.tenant_id, &after).await?;
             let draft = AuditDraft { actor, now: self.now() };
-            tx.insert_audit(&[draft.record("settings.mfa.update", None, Some(json!(before)), Some(json!(after)))])
-                .await?;
+            tx.insert_audit(&[draft.record(
+                AuditAction::MfaSettingsUpdate,
+                None,
+                Some(json!(before)),
+                Some(json!(after)),
+            )])
+            .await?;
             tx.commit().await?;
         }
         Ok(after)

@@ -6,13 +6,14 @@ use serde_json::json;
 
 use super::signin::{Client, SessionView, new_recovery_codes, recovery_code_hash, self_actor};
 use super::{AuditDraft, RequestCtx, Started, Tessera};
+use crate::audit::AuditAction;
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::CredentialStore;
 use crate::error::CoreError;
 use crate::mfa::MethodKind;
 use crate::ports::{Store, StoreTx};
-use crate::session::{NewMethod, SessionStage};
-use crate::signin::MfaRequiredBy;
+use crate::session::{NewMethod, SessionStage, ThrottleKey};
+use crate::signin::{MfaRequiredBy, SignInResult};
 use crate::totp::{TotpCode, TotpSecret};
 use crate::user::User;
 
@@ -82,7 +83,7 @@ where
         let blob = s.pending_secret.clone().ok_or(CoreError::NoPendingRegistration)?;
         let secret =
             TotpSecret::from_bytes(self.keyring.decrypt(&blob, format!("pending:{}", user.id).as_bytes())?.to_vec());
-        let code_key = format!("code:{}", user.id);
+        let code_key = ThrottleKey::Code(user.id);
         self.throttle(&[(&code_key, &self.policy.code_per_account)]).await?;
         let now = self.now();
         let step = TotpCode::parse(code).ok().and_then(|c| secret.verify(&c, now)).ok_or(CoreError::InvalidCode)?;
@@ -103,7 +104,7 @@ where
         let draft = AuditDraft { actor: &actor, now };
         let target = Some((user.id, user.upn.as_str()));
         let mut audit = vec![draft.record(
-            "user.method.register",
+            AuditAction::MethodRegister,
             target,
             None,
             Some(json!({ "kind": "totp", "label": method.label })),
@@ -115,13 +116,18 @@ where
         if !codes.is_empty() {
             let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(user.id, c)).collect();
             tx.replace_recovery_codes(user.id, &hashes, now).await?;
-            audit.push(draft.record("user.recoveryCodes.create", target, None, Some(json!({ "count": codes.len() }))));
+            audit.push(draft.record(
+                AuditAction::RecoveryCodesCreate,
+                target,
+                None,
+                Some(json!({ "count": codes.len() })),
+            ));
         }
         let after = user.per_user_mfa_state.after_registration();
         if after != user.per_user_mfa_state {
             tx.set_mfa_state(&[user.id], after).await?;
             audit.push(draft.record(
-                "user.mfa.enforce",
+                AuditAction::MfaEnforce,
                 target,
                 Some(json!(user.per_user_mfa_state.as_str())),
                 Some(json!({ "state": after.as_str(), "reason": "registered a method" })),
@@ -136,7 +142,7 @@ where
             let mut rec = self.record(user.tenant_id, Some(&user), user.upn.as_str(), ctx, Client::Browser);
             rec.mfa_required_by = MfaRequiredBy::PerUserState;
             rec.mfa_method = Some(MethodKind::Totp);
-            self.log(&mut rec, "success", None).await?;
+            self.log(&mut rec, SignInResult::Success, None).await?;
         }
         Ok((started, codes))
     }
@@ -184,7 +190,7 @@ where
         }
         let draft = AuditDraft { actor: &actor, now: self.now() };
         tx.insert_audit(&[draft.record(
-            "user.method.delete",
+            AuditAction::MethodDelete,
             Some((user.id, user.upn.as_str())),
             Some(json!({ "id": id })),
             None,
@@ -211,7 +217,7 @@ where
         tx.replace_recovery_codes(user.id, &hashes, now).await?;
         let draft = AuditDraft { actor: &actor, now };
         tx.insert_audit(&[draft.record(
-            "user.recoveryCodes.regenerate",
+            AuditAction::RecoveryCodesRegenerate,
             Some((user.id, user.upn.as_str())),
             None,
             Some(json!({ "count": codes.len() })),

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use crate::access::Actor;
-use crate::audit::AuditRecord;
+use crate::audit::{AuditAction, AuditRecord};
 use crate::crypto::{DataKey, Keyring};
 use crate::error::CoreError;
 use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
@@ -168,7 +168,7 @@ pub(crate) struct AuditDraft<'a> {
 impl AuditDraft<'_> {
     pub fn record(
         &self,
-        action: &str,
+        action: AuditAction,
         target: Option<(UserId, &str)>,
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
@@ -180,7 +180,7 @@ impl AuditDraft<'_> {
             actor_id: Some(self.actor.user_id),
             actor_upn: self.actor.upn.to_string(),
             source_ip: self.actor.source_ip,
-            action: action.to_owned(),
+            action,
             target_id: target.map(|t| t.0),
             target_upn: target.map(|t| t.1.to_owned()),
             before,

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::{AuditDraft, IssuedToken, RequestCtx, Tessera};
 use crate::access::Actor;
+use crate::audit::AuditAction;
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::CredentialStore;
 use crate::error::CoreError;
@@ -19,33 +20,17 @@ use crate::ids::{TenantId, TenantSlug, Upn, UserRef};
 use crate::mfa::{MethodKind, PerUserMfaState};
 use crate::password::{self, Password};
 use crate::ports::{Store, StoreTx};
-use crate::session::{Session, SessionStage, ThrottlePolicy};
+use crate::session::{Session, SessionStage, ThrottleKey, ThrottlePolicy};
 use crate::settings::MfaSettings;
-use crate::signin::{Decision, MfaRequiredBy, MfaSkip, SignInFacts, SignInRecord, decide};
+pub use crate::signin::Client;
+use crate::signin::{
+    CredentialKind, Decision, FailureReason, MfaRequiredBy, MfaSkip, SignInFacts, SignInRecord, SignInResult, decide,
+};
 use crate::totp::{TotpCode, TotpSecret};
 use crate::user::User;
 
 pub const RECOVERY_CODES: usize = 10;
 const RECOVERY_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-
-/// Which door a sign-in came through, as the sign-in log names it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Client {
-    Browser,
-    Api,
-    /// LDAP and other clients that can only send a password.
-    Legacy,
-}
-
-impl Client {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Browser => "browser",
-            Self::Api => "api",
-            Self::Legacy => "legacy",
-        }
-    }
-}
 
 /// A session just created or rotated: the cookie value (returned once) and the session.
 pub struct Started {
@@ -117,10 +102,15 @@ pub(super) fn new_recovery_codes() -> Result<Vec<String>, CoreError> {
 /// credential (none for an unknown user or tenant) and its sign-in log record (none without a
 /// tenant to log it under).
 pub(super) struct PasswordAttempt {
-    pub account_key: String,
-    pub ip_key: Option<String>,
+    pub account_key: ThrottleKey,
+    pub ip_key: Option<ThrottleKey>,
     pub credential: Option<crate::ports::Credential>,
     pub rec: Option<SignInRecord>,
+}
+
+/// How a refused second factor is logged: the same name from the browser and the API.
+fn second_factor_failure(e: &CoreError) -> FailureReason {
+    if matches!(e, CoreError::TooManyAttempts { .. }) { FailureReason::LockedOut } else { FailureReason::InvalidOtp }
 }
 
 /// Whether the request's source IP is in one of the tenant's trusted ranges.
@@ -139,7 +129,7 @@ where
 {
     /// Counts an attempt on each key (one statement); refuses it when a key is over its
     /// limit, until the latest of their windows ends.
-    pub(super) async fn throttle(&self, hits: &[(&str, &ThrottlePolicy)]) -> Result<(), CoreError> {
+    pub(super) async fn throttle(&self, hits: &[(&ThrottleKey, &ThrottlePolicy)]) -> Result<(), CoreError> {
         let now = self.now();
         let states = self.store.throttle_hit(hits, now).await?;
         let retry_after_secs = hits
@@ -156,16 +146,16 @@ where
 
     /// The keys an attempt counts on: the source IP's (if known) and `key`.
     pub(super) fn hits<'a>(
-        ip_key: &'a Option<String>,
+        ip_key: &'a Option<ThrottleKey>,
         ip_policy: &'a ThrottlePolicy,
-        key: &'a str,
+        key: &'a ThrottleKey,
         policy: &'a ThrottlePolicy,
-    ) -> Vec<(&'a str, &'a ThrottlePolicy)> {
-        ip_key.as_deref().map(|k| (k, ip_policy)).into_iter().chain([(key, policy)]).collect()
+    ) -> Vec<(&'a ThrottleKey, &'a ThrottlePolicy)> {
+        ip_key.as_ref().map(|k| (k, ip_policy)).into_iter().chain([(key, policy)]).collect()
     }
 
-    pub(super) fn ip_key(ctx: &RequestCtx) -> Option<String> {
-        ctx.source_ip.as_ref().map(|ip| format!("ip:{ip}"))
+    pub(super) fn ip_key(ctx: &RequestCtx) -> Option<ThrottleKey> {
+        ctx.source_ip.as_ref().map(ThrottleKey::source_ip)
     }
 
     pub(super) fn record(
@@ -184,8 +174,8 @@ where
             upn: upn.trim().to_lowercase(),
             source_ip: ctx.source_ip,
             user_agent: ctx.user_agent.clone(),
-            client: client.as_str().into(),
-            result: "failure".into(),
+            client,
+            result: SignInResult::Failure,
             failure_reason: None,
             mfa_required_by: MfaRequiredBy::None,
             mfa_method: None,
@@ -197,11 +187,11 @@ where
     pub(super) async fn log(
         &self,
         rec: &mut SignInRecord,
-        result: &str,
-        reason: Option<&str>,
+        result: SignInResult,
+        reason: Option<FailureReason>,
     ) -> Result<(), CoreError> {
-        rec.result = result.into();
-        rec.failure_reason = reason.map(Into::into);
+        rec.result = result;
+        rec.failure_reason = reason;
         Ok(self.store.insert_signin(rec).await?)
     }
 
@@ -228,8 +218,7 @@ where
         ctx: &RequestCtx,
         client: Client,
     ) -> Result<PasswordAttempt, CoreError> {
-        let account_key =
-            format!("pw:{}:{}", tenant.map(|t| t.to_string()).unwrap_or_default(), upn.trim().to_lowercase());
+        let account_key = ThrottleKey::password(tenant, upn);
         let ip_key = Self::ip_key(ctx);
         let limited = self
             .throttle(&Self::hits(&ip_key, &self.policy.per_ip, &account_key, &self.policy.password_per_account))
@@ -240,12 +229,12 @@ where
         };
         let mut rec = tenant.map(|t| {
             let mut r = self.record(t, credential.as_ref().map(|c| &c.user), upn, ctx, client);
-            r.credential = Some("password".into());
+            r.credential = Some(CredentialKind::Password);
             r
         });
         if let Err(e) = limited {
             if let Some(r) = rec.as_mut() {
-                self.log(r, "failure", Some("locked_out")).await?;
+                self.log(r, SignInResult::Failure, Some(FailureReason::LockedOut)).await?;
             }
             return Err(e);
         }
@@ -277,12 +266,12 @@ where
             (Some(user), Some(rec), true) => (user, rec),
             (_, mut rec, _) => {
                 if let Some(r) = rec.as_mut() {
-                    self.log(r, "failure", Some("invalid_credentials")).await?;
+                    self.log(r, SignInResult::Failure, Some(FailureReason::InvalidCredentials)).await?;
                 }
                 return Err(CoreError::InvalidCredentials);
             }
         };
-        self.store.throttle_settle(&account_key, ip_key.as_deref()).await?;
+        self.store.throttle_settle(&account_key, ip_key.as_ref()).await?;
         let settings = self.store.settings(user.tenant_id).await?;
         let usable: Vec<_> = user.methods.iter().copied().filter(|m| settings.allowed_methods.contains(m)).collect();
         let exemption = if user.per_user_mfa_state == PerUserMfaState::Disabled || usable.is_empty() {
@@ -307,7 +296,7 @@ where
         rec.mfa_required_by = verdict.required_by;
         rec.mfa_skipped_by = verdict.skipped_by;
         if let Decision::Block { reason } = decision {
-            self.log(&mut rec, "failure", Some(reason)).await?;
+            self.log(&mut rec, SignInResult::Failure, Some(reason)).await?;
             return Err(CoreError::AccountDisabled);
         }
         Ok((user, decision, rec))
@@ -324,7 +313,7 @@ where
         code: &str,
         ctx: &RequestCtx,
     ) -> Result<MethodKind, CoreError> {
-        let code_key = format!("code:{}", user.id);
+        let code_key = ThrottleKey::Code(user.id);
         let ip_key = Self::ip_key(ctx);
         self.throttle(&Self::hits(&ip_key, &self.policy.per_ip, &code_key, &self.policy.code_per_account)).await?;
         let now = self.now();
@@ -350,7 +339,7 @@ where
                 .then_some(MethodKind::RecoveryCode),
         };
         let method = method.ok_or(CoreError::InvalidCode)?;
-        self.store.throttle_settle(&code_key, ip_key.as_deref()).await?;
+        self.store.throttle_settle(&code_key, ip_key.as_ref()).await?;
         Ok(method)
     }
 
@@ -428,10 +417,12 @@ where
         let started = self.new_session(&user, stage, ctx.source_ip, ctx.user_agent.clone())?;
         self.store.insert_session(&started.session).await?;
         match stage {
-            SessionStage::SignedIn => self.log(&mut rec, "success", None).await?,
-            SessionStage::MfaRequired => self.log(&mut rec, "interrupted", Some("mfa_required")).await?,
+            SessionStage::SignedIn => self.log(&mut rec, SignInResult::Success, None).await?,
+            SessionStage::MfaRequired => {
+                self.log(&mut rec, SignInResult::Interrupted, Some(FailureReason::MfaRequired)).await?
+            }
             SessionStage::RegistrationRequired => {
-                self.log(&mut rec, "interrupted", Some("mfa_registration_required")).await?
+                self.log(&mut rec, SignInResult::Interrupted, Some(FailureReason::MfaRegistrationRequired)).await?
             }
         }
         Ok(started)
@@ -486,13 +477,13 @@ where
                 let started = self.rotate(&s, SessionStage::SignedIn, Some(method)).await?;
                 if is_sign_in {
                     rec.mfa_method = Some(method);
-                    self.log(&mut rec, "success", None).await?;
+                    self.log(&mut rec, SignInResult::Success, None).await?;
                 }
                 Ok(started)
             }
             Err(e) => {
-                let reason = if matches!(e, CoreError::TooManyAttempts { .. }) { "locked_out" } else { "invalid_code" };
-                self.log(&mut rec, "failure", Some(reason)).await?;
+                let reason = second_factor_failure(&e);
+                self.log(&mut rec, SignInResult::Failure, Some(reason)).await?;
                 Err(e)
             }
         }
@@ -539,7 +530,7 @@ where
         let mut tx = self.store.begin().await?;
         let n = tx.delete_user_sessions(u.id).await?;
         tx.insert_audit(&[draft.record(
-            "user.sessions.revoke",
+            AuditAction::SessionsRevoke,
             Some((u.id, u.upn.as_str())),
             None,
             Some(json!({ "revoked": n })),
@@ -579,27 +570,26 @@ where
             Decision::Allow => {}
             Decision::Block { .. } => return Err(CoreError::AccountDisabled),
             Decision::RequireRegistration => {
-                self.log(&mut rec, "failure", Some("mfa_registration_required")).await?;
+                self.log(&mut rec, SignInResult::Failure, Some(FailureReason::MfaRegistrationRequired)).await?;
                 return Err(CoreError::MfaRegistrationRequired);
             }
             Decision::RequireMfa { .. } => {
                 let Some(code) = otp.filter(|c| !c.trim().is_empty()) else {
-                    self.log(&mut rec, "failure", Some("mfa_required")).await?;
+                    self.log(&mut rec, SignInResult::Failure, Some(FailureReason::MfaRequired)).await?;
                     return Err(CoreError::MfaRequired);
                 };
                 match self.check_second_factor(&user, &code, ctx).await {
                     Ok(m) => rec.mfa_method = Some(m),
                     Err(e) => {
-                        let reason =
-                            if matches!(e, CoreError::TooManyAttempts { .. }) { "locked_out" } else { "invalid_otp" };
-                        self.log(&mut rec, "failure", Some(reason)).await?;
+                        let reason = second_factor_failure(&e);
+                        self.log(&mut rec, SignInResult::Failure, Some(reason)).await?;
                         return Err(e);
                     }
                 }
             }
         }
         let issued = self.create_api_token(&user).await?;
-        self.log(&mut rec, "success", None).await?;
+        self.log(&mut rec, SignInResult::Success, None).await?;
         Ok(issued)
     }
 }

@@ -160,12 +160,12 @@ impl Env {
     /// The whole audit log of `contoso`, newest first, read through the store directly.
     /// The action names of the tenant's audit log, newest first.
     pub async fn audit_actions(&self) -> Vec<String> {
-        self.audit_all().await.into_iter().map(|r| r.action).collect()
+        self.audit_all().await.into_iter().map(|r| r.action.as_str().to_owned()).collect()
     }
 
-    /// The failure reasons in the tenant's sign-in log, newest first.
-    pub async fn signin_reasons(&self) -> Vec<String> {
-        let q = AuditQuery {
+    /// A query of the tenant's whole log (500 records at most), newest first.
+    pub fn log_query(&self) -> AuditQuery {
+        AuditQuery {
             tenant_id: self.tenant.id,
             since: None,
             until: None,
@@ -174,9 +174,14 @@ impl Env {
             action: None,
             limit: 500,
             before_id: None,
-        };
-        let page = self.store().signins(&q).await.unwrap_or_else(|e| panic!("[{}] sign-ins: {e}", self.b));
-        page.items.into_iter().filter_map(|r| r.failure_reason).collect()
+        }
+    }
+
+    /// The failure reasons in the tenant's sign-in log, newest first.
+    pub async fn signin_reasons(&self) -> Vec<String> {
+        let page =
+            self.store().signins(&self.log_query()).await.unwrap_or_else(|e| panic!("[{}] sign-ins: {e}", self.b));
+        page.items.into_iter().filter_map(|r| r.failure_reason.map(|f| f.as_str().to_owned())).collect()
     }
 
     pub async fn audit_all(&self) -> Vec<AuditRecord> {

@@ -34,7 +34,7 @@ async fn storm(env: &Arc<Env>, op: fn(usize) -> BulkOp) -> usize {
 }
 
 async fn mfa_audit_count(env: &Env) -> usize {
-    env.audit_all().await.iter().filter(|r| r.action.starts_with("user.mfa.")).count()
+    env.audit_all().await.iter().filter(|r| r.action.as_str().starts_with("user.mfa.")).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -68,7 +68,7 @@ async fn overlapping_concurrent_bulk_requests_all_succeed_and_audit_each_change_
             let mut state = serde_json::json!("disabled");
             for r in audit
                 .iter()
-                .filter(|r| r.action.starts_with("user.mfa.") && r.target_upn.as_deref() == Some(upn.as_str()))
+                .filter(|r| r.action.as_str().starts_with("user.mfa.") && r.target_upn.as_deref() == Some(upn.as_str()))
             {
                 assert_eq!(
                     r.before.as_ref(),

@@ -322,12 +322,12 @@ async fn sign_in_records_keep_the_credential_and_why_mfa_was_skipped() {
             upn: "admin@contoso.com".into(),
             source_ip: Some("192.0.2.1".parse().unwrap()),
             user_agent: None,
-            client: "legacy".into(),
-            result: "success".into(),
+            client: "legacy".parse().unwrap(),
+            result: "success".parse().unwrap(),
             failure_reason: None,
             mfa_required_by: MfaRequiredBy::PerUserState,
             mfa_method: None,
-            credential: credential.map(Into::into),
+            credential: credential.map(|c| c.parse().unwrap()),
             mfa_skipped_by: skipped,
         };
         let recs = [
@@ -354,10 +354,10 @@ async fn sign_in_records_keep_the_credential_and_why_mfa_was_skipped() {
             .items
             .iter()
             .filter(|r| recs.iter().any(|w| w.id == r.id))
-            .map(|r| (r.id, r.time, r.credential.clone(), r.mfa_skipped_by, r.mfa_method))
+            .map(|r| (r.id, r.time, r.credential, r.mfa_skipped_by, r.mfa_method))
             .collect();
         let want: Vec<_> =
-            recs.iter().rev().map(|r| (r.id, r.time, r.credential.clone(), r.mfa_skipped_by, r.mfa_method)).collect();
+            recs.iter().rev().map(|r| (r.id, r.time, r.credential, r.mfa_skipped_by, r.mfa_method)).collect();
         assert_eq!(got, want, "[{b}] newest first, with the new fields");
     }
 }

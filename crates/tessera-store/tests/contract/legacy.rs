@@ -40,10 +40,10 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
         env.user_with("dora@contoso.com", &[], Some(PW)).await;
         // Disabled state: the password binds, by UPN alone.
         let bound = svc.legacy_bind(None, "dora@contoso.com", PW.into(), &ctx()).await.unwrap();
-        assert_eq!((bound.credential, bound.tenant_slug.as_str()), ("password", "contoso"), "[{b}]");
+        assert_eq!((bound.credential.as_str(), bound.tenant_slug.as_str()), ("password", "contoso"), "[{b}]");
         let rec = last_signin(&env).await;
         assert_eq!((rec.client.as_str(), rec.result.as_str()), ("legacy", "success"), "[{b}]");
-        assert_eq!(rec.credential.as_deref(), Some("password"), "[{b}]");
+        assert_eq!(rec.credential.map(|c| c.as_str()), Some("password"), "[{b}]");
         // Enabled but not registered: still the password.
         svc.bulk(&env.ga, rows(BulkOp::QuickStep(QuickStep::Enable), &["dora@contoso.com"]), false).await.unwrap();
         svc.legacy_bind(Some("contoso"), "dora@contoso.com", PW.into(), &ctx()).await.unwrap();
@@ -54,19 +54,19 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
             .unwrap();
         let r = svc.legacy_bind(None, "finn@contoso.com", PW.into(), &ctx()).await;
         assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}] enforced, unregistered: {r:?}");
-        assert_eq!(last_signin(&env).await.failure_reason.as_deref(), Some("app_password_required"), "[{b}]");
+        assert_eq!(last_signin(&env).await.failure_reason.map(|r| r.as_str()), Some("app_password_required"), "[{b}]");
 
         // Registered and enforced: the right password is refused, and the log says why.
         let (_, secret) = registered(&env, &svc, "erin@contoso.com", PerUserMfaState::Enforced).await;
         let r = svc.legacy_bind(None, "erin@contoso.com", PW.into(), &ctx()).await;
         assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}] {r:?}");
         let rec = last_signin(&env).await;
-        assert_eq!(rec.failure_reason.as_deref(), Some("app_password_required"), "[{b}]");
+        assert_eq!(rec.failure_reason.map(|r| r.as_str()), Some("app_password_required"), "[{b}]");
         assert_eq!(rec.mfa_required_by, MfaRequiredBy::PerUserState, "[{b}]");
         // A wrong password is just that.
         let r = svc.legacy_bind(None, "erin@contoso.com", "nope".into(), &ctx()).await;
         assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}]");
-        assert_eq!(last_signin(&env).await.failure_reason.as_deref(), Some("invalid_credentials"), "[{b}]");
+        assert_eq!(last_signin(&env).await.failure_reason.map(|r| r.as_str()), Some("invalid_credentials"), "[{b}]");
 
         // An app password, created after a fresh second factor, binds; typed with capitals and
         // without spaces too.
@@ -78,7 +78,11 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
         let bound = svc.legacy_bind(None, "erin@contoso.com", typed.clone(), &ctx()).await.unwrap();
         assert_eq!(bound.credential, "appPassword", "[{b}]");
         let rec = last_signin(&env).await;
-        assert_eq!((rec.result.as_str(), rec.credential.as_deref()), ("success", Some("appPassword")), "[{b}]");
+        assert_eq!(
+            (rec.result.as_str(), rec.credential.map(|c| c.as_str())),
+            ("success", Some("appPassword")),
+            "[{b}]"
+        );
         let listed = svc.user_app_passwords(&env.ga, "erin@contoso.com").await.unwrap();
         assert!(listed[0].last_used_at.is_some(), "[{b}] last used is kept");
         // Another user's app password is not yours.
@@ -89,7 +93,11 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
         settings(&env, MfaSettingsPatch { allow_app_passwords: Some(false), ..Default::default() }).await;
         let r = svc.legacy_bind(None, "erin@contoso.com", typed.clone(), &ctx()).await;
         assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}]");
-        assert_eq!(last_signin(&env).await.failure_reason.as_deref(), Some("app_passwords_not_allowed"), "[{b}]");
+        assert_eq!(
+            last_signin(&env).await.failure_reason.map(|r| r.as_str()),
+            Some("app_passwords_not_allowed"),
+            "[{b}]"
+        );
         assert_eq!(svc.user_app_passwords(&env.ga, "erin@contoso.com").await.unwrap().len(), 1, "[{b}]");
         settings(&env, MfaSettingsPatch { allow_app_passwords: Some(true), ..Default::default() }).await;
         svc.legacy_bind(None, "erin@contoso.com", typed.clone(), &ctx()).await.unwrap();
@@ -106,7 +114,7 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
             .unwrap();
         let r = svc.legacy_bind(None, "dora@contoso.com", PW.into(), &ctx()).await;
         assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}]");
-        assert_eq!(last_signin(&env).await.failure_reason.as_deref(), Some("account_disabled"), "[{b}]");
+        assert_eq!(last_signin(&env).await.failure_reason.map(|r| r.as_str()), Some("account_disabled"), "[{b}]");
     }
 }
 
@@ -126,7 +134,7 @@ async fn binds_are_throttled_and_unknown_users_look_like_wrong_passwords() {
             matches!(r, Err(CoreError::TooManyAttempts { .. })),
             "[{b}] locked even with the right password: {r:?}"
         );
-        assert_eq!(last_signin(&env).await.failure_reason.as_deref(), Some("locked_out"), "[{b}]");
+        assert_eq!(last_signin(&env).await.failure_reason.map(|r| r.as_str()), Some("locked_out"), "[{b}]");
         let ghost = svc.legacy_bind(None, "ghost@contoso.com", PW.into(), &ctx()).await;
         assert!(matches!(ghost, Err(CoreError::InvalidCredentials)), "[{b}]");
         let other_tenant = svc.legacy_bind(Some("fabrikam"), "fay@contoso.com", PW.into(), &ctx()).await;

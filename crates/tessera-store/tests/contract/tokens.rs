@@ -68,7 +68,7 @@ async fn issue_and_authenticate_and_log_every_attempt() {
 
         let log = signins(&env).await;
         let outcome: Vec<(&str, Option<&str>, &str)> =
-            log.iter().map(|r| (r.upn.as_str(), r.failure_reason.as_deref(), r.result.as_str())).collect();
+            log.iter().map(|r| (r.upn.as_str(), r.failure_reason.map(|r| r.as_str()), r.result.as_str())).collect();
         assert_eq!(
             outcome,
             [
@@ -156,7 +156,7 @@ async fn a_token_is_bound_to_its_tenant_and_user() {
         env.svc.create_user(&env.ga, off).await.unwrap();
         let r = env.svc.issue_token("contoso", "off@contoso.com", PW.into(), None, &ctx()).await;
         assert!(matches!(r, Err(CoreError::AccountDisabled)), "[{b}] disabled account: {r:?}");
-        assert_eq!(signins(&env).await[0].failure_reason.as_deref(), Some("account_disabled"), "[{b}] logged");
+        assert_eq!(signins(&env).await[0].failure_reason.map(|r| r.as_str()), Some("account_disabled"), "[{b}] logged");
     }
 }
 
@@ -169,7 +169,7 @@ async fn per_user_mfa_state_decides_the_token() {
         let r = env.svc.issue_token("contoso", "mfa@contoso.com", PW.into(), None, &ctx()).await;
         assert!(matches!(r, Err(CoreError::MfaRegistrationRequired)), "[{b}] enforced, no methods: {r:?}");
         let rec = &signins(&env).await[0];
-        assert_eq!(rec.failure_reason.as_deref(), Some("mfa_registration_required"), "[{b}] logged reason");
+        assert_eq!(rec.failure_reason.map(|r| r.as_str()), Some("mfa_registration_required"), "[{b}] logged reason");
         assert_eq!(rec.mfa_required_by, MfaRequiredBy::PerUserState, "[{b}] required by the per-user state");
         assert_eq!(rec.result, "failure", "[{b}] a failure");
         assert_eq!(testing::user_rows(env.store(), u.id).await.api_tokens, 0, "[{b}] no token stored");
@@ -178,7 +178,7 @@ async fn per_user_mfa_state_decides_the_token() {
         testing::seed_method(env.store(), u.id, MethodKind::Totp).await;
         let r = env.svc.issue_token("contoso", "mfa@contoso.com", PW.into(), None, &ctx()).await;
         assert!(matches!(r, Err(CoreError::MfaRequired)), "[{b}] enforced with a method: {r:?}");
-        assert_eq!(signins(&env).await[0].failure_reason.as_deref(), Some("mfa_required"), "[{b}] logged");
+        assert_eq!(signins(&env).await[0].failure_reason.map(|r| r.as_str()), Some("mfa_required"), "[{b}] logged");
 
         // A method the tenant does not allow does not count.
         let patch = tessera_core::settings::MfaSettingsPatch {

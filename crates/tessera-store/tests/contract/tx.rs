@@ -37,7 +37,7 @@ fn audit(tenant: TenantId) -> AuditRecord {
         actor_id: None,
         actor_upn: "test".into(),
         source_ip: None,
-        action: "test.write".into(),
+        action: "settings.mfa.update".parse().unwrap(),
         target_id: None,
         target_upn: None,
         before: None,

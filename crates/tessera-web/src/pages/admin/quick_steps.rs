@@ -14,6 +14,7 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::Value;
 use tessera_core::CoreError;
+use tessera_core::change::{BulkChange, UserSettingsSide};
 use tessera_core::mfa::{BulkOp, BulkReport, BulkRow, PerUserMfaState, QuickStep, RowStatus, UserSettingsOptions};
 use tessera_core::service::BulkRequestRow;
 
@@ -260,8 +261,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn state_of(v: Option<&Value>) -> Option<PerUserMfaState> {
-    v.and_then(Value::as_str).and_then(|s| PerUserMfaState::parse(s).ok())
+/// The typed change of a row (none for a failed row).
+fn change_of(r: &BulkRow) -> Option<BulkChange> {
+    BulkChange::from_json(r.before.as_ref(), r.after.as_ref())
 }
 
 /// "Enforce multi-factor authentication for 3 users: 2 will change from enabled to enforced,
@@ -271,9 +273,11 @@ pub(super) fn confirm_summary(step: QuickStep, report: &BulkReport) -> String {
     let mut already: BTreeMap<PerUserMfaState, usize> = BTreeMap::new();
     let (mut skipped, mut failed) = (0, 0);
     for r in &report.results {
-        match (r.status, state_of(r.before.as_ref()), state_of(r.after.as_ref())) {
-            (RowStatus::Changed, Some(b), Some(a)) => *changes.entry((b, a)).or_default() += 1,
-            (RowStatus::Unchanged, Some(b), _) => *already.entry(b).or_default() += 1,
+        match (r.status, change_of(r)) {
+            (RowStatus::Changed, Some(BulkChange::State { from, to: Some(to) })) => {
+                *changes.entry((from, to)).or_default() += 1
+            }
+            (RowStatus::Unchanged, Some(BulkChange::State { from, .. })) => *already.entry(from).or_default() += 1,
             (RowStatus::Skipped, ..) => skipped += 1,
             (s, ..) if s.is_failure() => failed += 1,
             _ => {}
@@ -301,21 +305,28 @@ pub(super) fn confirm_summary(step: QuickStep, report: &BulkReport) -> String {
 fn manage_hints(report: &BulkReport) -> [String; 3] {
     let ok: Vec<&BulkRow> = report.results.iter().filter(|r| !r.status.is_failure()).collect();
     let total = ok.len();
-    let count = |key: &str| -> (usize, u64) {
-        let ns: Vec<u64> = ok.iter().filter_map(|r| r.before.as_ref()?.get(key)?.as_u64()).filter(|n| *n > 0).collect();
+    let before: Vec<UserSettingsSide> = ok
+        .iter()
+        .filter_map(|r| match change_of(r) {
+            Some(BulkChange::UserSettings { before, .. }) => Some(before),
+            _ => None,
+        })
+        .collect();
+    let count = |field: fn(&UserSettingsSide) -> Option<u64>| -> (usize, u64) {
+        let ns: Vec<u64> = before.iter().filter_map(field).filter(|n| *n > 0).collect();
         (ns.len(), ns.iter().sum())
     };
     let of = |n: usize| {
         if total == 1 { format!("{n} of 1 selected user") } else { format!("{n} of {total} selected users") }
     };
-    let (users, methods) = count("methods");
+    let (users, methods) = count(|s| s.methods);
     let reregister = format!(
         "{} {} registered sign-in methods ({}); they are removed and the user registers again at the next sign-in.",
         of(users),
         if users == 1 { "has" } else { "have" },
         plural(methods as usize, "method", "methods"),
     );
-    let (users, passwords) = count("appPasswords");
+    let (users, passwords) = count(|s| s.app_passwords);
     let app_passwords = format!(
         "{} {} app passwords ({}).",
         of(users),
