@@ -5,7 +5,10 @@ use std::future::Future;
 
 use time::OffsetDateTime;
 
+use crate::admin_ports::AdminStore;
 use crate::audit::{AuditQuery, AuditRecord, Page};
+use crate::auth_ports::{AuthStore, AuthTx};
+use crate::credential_ports::{CredentialStore, CredentialTx};
 use crate::error::StoreError;
 use crate::ids::{TenantId, TenantSlug, UserId, UserRef};
 use crate::mfa::PerUserMfaState;
@@ -49,6 +52,18 @@ pub struct ApiToken {
 /// Whether the storage answers: what `GET /healthz` asks, through [`crate::service::Tessera::ping`].
 pub trait Health {
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Every storage port the services use, as one bound: what a front end (`tessera-web`) is
+/// generic over, so its handlers run over any store and it does not depend on the adapter.
+/// Implemented for every type that implements the ports.
+pub trait Backend: Store<Tx: AuthTx + CredentialTx> + AuthStore + CredentialStore + AdminStore + Health {}
+
+impl<S> Backend for S
+where
+    S: Store + AuthStore + CredentialStore + AdminStore + Health,
+    S::Tx: AuthTx + CredentialTx,
+{
 }
 
 /// Reads outside a transaction, and the way into one.

@@ -11,15 +11,15 @@ use serde::de::DeserializeOwned;
 use tessera_core::access::Actor;
 use tessera_core::service::RequestCtx;
 
-use crate::{ApiError, App};
+use crate::{ApiError, App, Backend};
 
 /// `Json<T>` whose rejection is an `invalid_request` API error naming what is wrong.
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<App> for ApiJson<T> {
+impl<S: Backend, T: DeserializeOwned> FromRequest<App<S>> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &App) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &App<S>) -> Result<Self, ApiError> {
         axum::Json::<T>::from_request(req, state)
             .await
             .map(|j| Self(j.0))
@@ -30,10 +30,10 @@ impl<T: DeserializeOwned> FromRequest<App> for ApiJson<T> {
 /// `Query<T>` whose rejection is an `invalid_request` API error.
 pub struct ApiQuery<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequestParts<App> for ApiQuery<T> {
+impl<S: Backend, T: DeserializeOwned> FromRequestParts<App<S>> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &App<S>) -> Result<Self, ApiError> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
@@ -45,10 +45,10 @@ impl<T: DeserializeOwned> FromRequestParts<App> for ApiQuery<T> {
 /// proxy says in `X-Forwarded-For`) and the user agent.
 pub struct ClientCtx(pub RequestCtx);
 
-impl FromRequestParts<App> for ClientCtx {
+impl<S: Backend> FromRequestParts<App<S>> for ClientCtx {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Self::Rejection> {
         // `tessera serve` records the peer as `ClientAddr` (plain and TLS); tests that serve
         // the router themselves may use `SocketAddr`.
         let peer = parts
@@ -68,10 +68,10 @@ impl FromRequestParts<App> for ClientCtx {
 /// The administrator calling a `/tenants/{tenant}/...` route, from the bearer token.
 pub struct Admin(pub Actor);
 
-impl FromRequestParts<App> for Admin {
+impl<S: Backend> FromRequestParts<App<S>> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, ApiError> {
         let unauthorized = || ApiError::from(tessera_core::CoreError::Unauthorized);
         let bearer = parts
             .headers

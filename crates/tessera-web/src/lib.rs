@@ -10,33 +10,33 @@ pub mod tls;
 pub mod wire;
 
 use axum::Router;
+use tessera_core::ports::Backend;
 use tessera_core::service::Tessera;
-use tessera_store::SqlStore;
 use tokio::net::TcpListener;
 
 pub use api::openapi_document;
 pub use error::ApiError;
 
-/// The services the handlers call.
-pub type App = Tessera<SqlStore>;
+/// The services the handlers call, over the store `S` (the binary picks `SqlStore`).
+type App<S> = Tessera<S>;
 
 /// The whole HTTP application.
-pub fn app(services: App) -> Router {
+pub fn app<S: Backend>(services: Tessera<S>) -> Router {
     Router::new().merge(api::router()).merge(pages::router()).with_state(services)
 }
 
 /// Serves `app` on `listener` until Ctrl-C / SIGTERM, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, services: App) -> std::io::Result<()> {
+pub async fn serve<S: Backend>(listener: TcpListener, services: Tessera<S>) -> std::io::Result<()> {
     axum::serve(listener, app(services).into_make_service_with_connect_info::<tls::ClientAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
 }
 
 /// As [`serve`], over TLS.
-pub async fn serve_tls(
+pub async fn serve_tls<S: Backend>(
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
-    services: App,
+    services: Tessera<S>,
 ) -> std::io::Result<()> {
     let listener = tls::TlsListener::new(listener, acceptor);
     axum::serve(listener, app(services).into_make_service_with_connect_info::<tls::ClientAddr>())

@@ -3,13 +3,13 @@
 
 use crate::extract::Admin;
 use crate::wire;
-use crate::{ApiError, App};
+use crate::{ApiError, App, Backend};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/api/v1/tenants/{tenant}/users/{user}/appPasswords", get(list_app_passwords))
         .route("/api/v1/tenants/{tenant}/users/{user}/appPasswords/{id}", delete(delete_app_password))
@@ -23,9 +23,9 @@ pub(super) fn router() -> Router<App> {
     (status = 200, body = wire::AppPasswordList),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn list_app_passwords(
+pub(super) async fn list_app_passwords<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::AppPasswordList>, ApiError> {
     let items = app.user_app_passwords(&actor, &user).await?;
@@ -41,9 +41,9 @@ pub(super) async fn list_app_passwords(
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`: no such user, or no such app password of this user", body = crate::error::ErrorBody),
 ))]
-pub(super) async fn delete_app_password(
+pub(super) async fn delete_app_password<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user, id)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     app.delete_user_app_password(&actor, &user, &id).await?;
@@ -56,9 +56,9 @@ pub(super) async fn delete_app_password(
     (status = 200, body = wire::RememberedDeviceList),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn list_remembered_devices(
+pub(super) async fn list_remembered_devices<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::RememberedDeviceList>, ApiError> {
     let items = app.user_remembered_devices(&actor, &user).await?;
@@ -74,9 +74,9 @@ pub(super) async fn list_remembered_devices(
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
     (status = 404, description = "`not_found`: no such user, or no such device of this user", body = crate::error::ErrorBody),
 ))]
-pub(super) async fn forget_remembered_device(
+pub(super) async fn forget_remembered_device<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user, id)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     app.forget_user_device(&actor, &user, &id).await?;

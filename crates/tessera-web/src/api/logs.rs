@@ -10,9 +10,9 @@ use utoipa::IntoParams;
 
 use crate::extract::{Admin, ApiJson, ApiQuery};
 use crate::wire;
-use crate::{ApiError, App};
+use crate::{ApiError, App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/api/v1/tenants/{tenant}/audit", get(audit))
         .route("/api/v1/tenants/{tenant}/signins", get(signins))
@@ -70,9 +70,9 @@ impl LogQuery {
     (status = 200, body = wire::AuditPage),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn audit(
+pub(super) async fn audit<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Json<wire::AuditPage>, ApiError> {
     Ok(Json(app.audit_log(&actor, q.filter()?).await?.into()))
@@ -84,9 +84,9 @@ pub(super) async fn audit(
     (status = 200, body = wire::SignInPage),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn signins(
+pub(super) async fn signins<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Json<wire::SignInPage>, ApiError> {
     Ok(Json(app.signin_log(&actor, q.filter()?).await?.into()))
@@ -97,9 +97,9 @@ pub(super) async fn signins(
     params(("tenant" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = wire::MfaSettings), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn get_settings(
+pub(super) async fn get_settings<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
 ) -> Result<Json<wire::MfaSettings>, ApiError> {
     Ok(Json(app.mfa_settings(&actor).await?.into()))
 }
@@ -110,9 +110,9 @@ pub(super) async fn get_settings(
     (status = 200, body = wire::MfaSettings), (status = 400, description = "`invalid_setting`", body = crate::error::ErrorBody),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn patch_settings(
+pub(super) async fn patch_settings<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     ApiJson(patch): ApiJson<wire::MfaSettingsPatch>,
 ) -> Result<Json<wire::MfaSettings>, ApiError> {
     Ok(Json(app.update_mfa_settings(&actor, patch.into()).await?.into()))

@@ -10,12 +10,12 @@ use utoipa::ToSchema;
 
 use crate::extract::{Admin, ApiJson};
 use crate::wire;
-use crate::{ApiError, App};
+use crate::{ApiError, App, Backend};
 
 /// Up to 100,000 users of ~250 bytes each.
 const BULK_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new().route("/api/v1/tenants/{tenant}/mfa/bulk", post(bulk).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))
 }
 
@@ -128,9 +128,9 @@ impl BulkRequest {
     (status = 400, description = "`invalid_request`, `invalid_action`, `invalid_state`", body = crate::error::ErrorBody),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn bulk(
+pub(super) async fn bulk<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     ApiJson(req): ApiJson<BulkRequest>,
 ) -> Result<Json<wire::BulkReport>, ApiError> {
     let dry_run = req.dry_run;

@@ -13,10 +13,10 @@ use axum::{Json, Router};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::App;
 use crate::error::ErrorBody;
+use crate::{App, Backend};
 
-pub(crate) fn router() -> Router<App> {
+pub(crate) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -29,7 +29,9 @@ pub(crate) fn router() -> Router<App> {
 }
 
 /// 200 when the database answers.
-async fn healthz(axum::extract::State(app): axum::extract::State<App>) -> Result<&'static str, crate::ApiError> {
+async fn healthz<S: Backend>(
+    axum::extract::State(app): axum::extract::State<App<S>>,
+) -> Result<&'static str, crate::ApiError> {
     app.ping().await?;
     Ok("ok")
 }

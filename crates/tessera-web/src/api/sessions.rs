@@ -3,12 +3,12 @@
 
 use crate::extract::Admin;
 use crate::wire;
-use crate::{ApiError, App};
+use crate::{ApiError, App, Backend};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/api/v1/tenants/{tenant}/users/{user}/sessions", get(list_sessions))
         .route("/api/v1/tenants/{tenant}/users/{user}/sessions/revoke", post(revoke_sessions))
@@ -20,9 +20,9 @@ pub(super) fn router() -> Router<App> {
     (status = 200, body = wire::SessionList),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn list_sessions(
+pub(super) async fn list_sessions<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::SessionList>, ApiError> {
     let items = app.user_sessions(&actor, &user).await?;
@@ -35,9 +35,9 @@ pub(super) async fn list_sessions(
     (status = 200, body = wire::Revoked),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn revoke_sessions(
+pub(super) async fn revoke_sessions<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::Revoked>, ApiError> {
     Ok(Json(wire::Revoked { revoked: app.revoke_sessions(&actor, &user).await? }))

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 
 use crate::extract::{ApiJson, ClientCtx};
 use crate::wire;
-use crate::{ApiError, App};
+use crate::{ApiError, App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new().route("/api/v1/auth/token", post(issue_token))
 }
 
@@ -32,8 +32,8 @@ pub(super) struct TokenRequest {
     (status = 401, description = "`invalid_credentials` or `mfa_required`", body = crate::error::ErrorBody),
     (status = 403, description = "`mfa_registration_required` or `account_disabled`", body = crate::error::ErrorBody),
 ))]
-pub(super) async fn issue_token(
-    State(app): State<App>,
+pub(super) async fn issue_token<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(ctx): ClientCtx,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<Json<wire::TokenResponse>, ApiError> {

@@ -13,9 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::{Admin, ApiJson, ApiQuery};
 use crate::wire;
-use crate::{ApiError, App};
+use crate::{ApiError, App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/api/v1/tenants/{tenant}/users", post(create_user).get(list_users))
         .route("/api/v1/tenants/{tenant}/users/import", post(import_users))
@@ -109,9 +109,9 @@ pub(super) struct Requirements {
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
     (status = 403, body = crate::error::ErrorBody), (status = 409, description = "`user_exists`", body = crate::error::ErrorBody),
 ))]
-pub(super) async fn create_user(
+pub(super) async fn create_user<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<wire::User>), ApiError> {
     let user = app.create_user(&actor, req.into()).await?;
@@ -125,9 +125,9 @@ pub(super) async fn create_user(
     (status = 422, body = wire::BulkRejected),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn import_users(
+pub(super) async fn import_users<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     ApiJson(req): ApiJson<ImportUsers>,
 ) -> Result<Json<wire::BulkReport>, ApiError> {
     let rows = req.users.into_iter().map(NewUserInput::from).collect();
@@ -140,9 +140,9 @@ pub(super) async fn import_users(
     (status = 200, body = wire::UserPage),
     (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn list_users(
+pub(super) async fn list_users<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<wire::UserPage>, ApiError> {
     let state = q.mfa_state.as_deref().map(PerUserMfaState::parse).transpose()?;
@@ -155,9 +155,9 @@ pub(super) async fn list_users(
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
     (status = 200, body = wire::User), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn get_user(
+pub(super) async fn get_user<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::User>, ApiError> {
     Ok(Json(app.get_user(&actor, &user).await?.into()))
@@ -171,9 +171,9 @@ pub(super) async fn get_user(
     (status = 400, description = "`invalid_request`: no field, an unknown field, a password of the wrong length, or disabling your own account", body = crate::error::ErrorBody),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn patch_user(
+pub(super) async fn patch_user<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
     ApiJson(req): ApiJson<PatchUser>,
 ) -> Result<Json<wire::User>, ApiError> {
@@ -185,9 +185,9 @@ pub(super) async fn patch_user(
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
     (status = 204), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn delete_user(
+pub(super) async fn delete_user<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     app.delete_user(&actor, &user).await?;
@@ -199,9 +199,9 @@ pub(super) async fn delete_user(
     params(("tenant" = String, Path), ("user" = String, Path, description = "id or UPN")), security(("bearer" = [])), responses(
     (status = 200, body = Requirements), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn get_requirements(
+pub(super) async fn get_requirements<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<Requirements>, ApiError> {
     let u = app.get_user(&actor, &user).await?;
@@ -214,9 +214,9 @@ pub(super) async fn get_requirements(
     (status = 200, body = Requirements), (status = 400, description = "`invalid_state`", body = crate::error::ErrorBody),
     (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
 ))]
-pub(super) async fn patch_requirements(
+pub(super) async fn patch_requirements<S: Backend>(
     Admin(actor): Admin,
-    State(app): State<App>,
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
     ApiJson(req): ApiJson<Requirements>,
 ) -> Result<Json<Requirements>, ApiError> {

@@ -7,12 +7,12 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::App;
+use crate::{App, Backend};
 
 const CSS: &str = include_str!("../../assets/tessera.css");
 const ADMIN_JS: &str = include_str!("../../assets/tessera-admin.js");
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new().route("/assets/tessera.css", get(stylesheet)).route("/assets/tessera-admin.js", get(admin_script))
 }
 

@@ -13,10 +13,10 @@ use tessera_core::CoreError;
 use super::csrf::{CsrfField, CsrfOnly, SessionForm};
 use super::views::{AppPasswordCreatedPage, page};
 use super::{PageError, cookies, internal, see_other, url};
-use crate::App;
 use crate::extract::ClientCtx;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/t/{tenant}/me/app-passwords", post(create_app_password))
         .route("/t/{tenant}/me/app-passwords/{id}/delete", post(delete_app_password))
@@ -44,8 +44,8 @@ impl CsrfField for PasswordChangeForm {
 
 /// `POST /t/{tenant}/me/password`: this browser stays signed in (new session id); every other
 /// session and every remembered browser ends.
-async fn change_password(
-    State(app): State<App>,
+async fn change_password<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(ctx): ClientCtx,
     SessionForm { session: s, form }: SessionForm<PasswordChangeForm>,
 ) -> Response {
@@ -83,8 +83,8 @@ struct IdPath {
 }
 
 /// `POST /t/{tenant}/me/app-passwords`: the new secret is shown once, on its own page.
-async fn create_app_password(
-    State(app): State<App>,
+async fn create_app_password<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(ctx): ClientCtx,
     SessionForm { session: s, form }: SessionForm<NewAppPasswordForm>,
 ) -> Response {
@@ -110,8 +110,8 @@ async fn create_app_password(
 }
 
 /// `POST /t/{tenant}/me/app-passwords/{id}/delete`.
-async fn delete_app_password(
-    State(app): State<App>,
+async fn delete_app_password<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(ctx): ClientCtx,
     Path(p): Path<IdPath>,
     SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
@@ -121,8 +121,8 @@ async fn delete_app_password(
 }
 
 /// `POST /t/{tenant}/me/devices/{id}/forget`.
-async fn forget_device(
-    State(app): State<App>,
+async fn forget_device<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(ctx): ClientCtx,
     Path(p): Path<IdPath>,
     SessionForm { session: s, .. }: SessionForm<CsrfOnly>,

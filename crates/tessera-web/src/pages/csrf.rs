@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 use super::admin::AdminPage;
 use super::session::PageSession;
 use super::{Tenant, cookies, views};
-use crate::App;
+use crate::{App, Backend};
 
 /// A form with an anti-CSRF field (named `csrf`).
 pub(crate) trait CsrfField {
@@ -78,15 +78,19 @@ fn expired(tenant: &str) -> Response {
 /// Who posts a form, and the token their form must carry.
 trait Poster: Sized {
     /// Read from the request's head; `tenant` is the one of its path.
-    fn from_parts(parts: &mut Parts, app: &App, tenant: &str) -> impl Future<Output = Result<Self, Response>> + Send;
+    fn from_parts<S: Backend>(
+        parts: &mut Parts,
+        app: &App<S>,
+        tenant: &str,
+    ) -> impl Future<Output = Result<Self, Response>> + Send;
     fn token(&self) -> &str;
 }
 
 /// The checks of every form post, before any service is called: the `Origin`, the poster, a
 /// form body, and the poster's token in the form.
-async fn checked<P: Poster, T: DeserializeOwned + CsrfField + Send>(
+async fn checked<S: Backend, P: Poster, T: DeserializeOwned + CsrfField + Send>(
     req: Request,
-    app: &App,
+    app: &App<S>,
 ) -> Result<(P, T), Response> {
     let (mut parts, body) = req.into_parts();
     let Tenant(tenant) = Tenant::from_request_parts(&mut parts, app).await?;
@@ -110,7 +114,7 @@ struct PreSession {
 }
 
 impl Poster for PreSession {
-    async fn from_parts(parts: &mut Parts, _: &App, tenant: &str) -> Result<Self, Response> {
+    async fn from_parts<S: Backend>(parts: &mut Parts, _: &App<S>, tenant: &str) -> Result<Self, Response> {
         let cookie = cookies::get(&parts.headers, cookies::CSRF).unwrap_or_default();
         Ok(Self { tenant: tenant.to_owned(), cookie })
     }
@@ -120,7 +124,7 @@ impl Poster for PreSession {
 }
 
 impl Poster for PageSession {
-    async fn from_parts(parts: &mut Parts, app: &App, _: &str) -> Result<Self, Response> {
+    async fn from_parts<S: Backend>(parts: &mut Parts, app: &App<S>, _: &str) -> Result<Self, Response> {
         PageSession::from_request_parts(parts, app).await
     }
     fn token(&self) -> &str {
@@ -129,7 +133,7 @@ impl Poster for PageSession {
 }
 
 impl Poster for AdminPage {
-    async fn from_parts(parts: &mut Parts, app: &App, _: &str) -> Result<Self, Response> {
+    async fn from_parts<S: Backend>(parts: &mut Parts, app: &App<S>, _: &str) -> Result<Self, Response> {
         AdminPage::from_request_parts(parts, app).await
     }
     fn token(&self) -> &str {
@@ -143,10 +147,10 @@ pub(crate) struct PreSessionForm<T> {
     pub form: T,
 }
 
-impl<T: DeserializeOwned + CsrfField + Send> FromRequest<App> for PreSessionForm<T> {
+impl<S: Backend, T: DeserializeOwned + CsrfField + Send> FromRequest<App<S>> for PreSessionForm<T> {
     type Rejection = Response;
 
-    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+    async fn from_request(req: Request, app: &App<S>) -> Result<Self, Response> {
         let (PreSession { tenant, .. }, form) = checked(req, app).await?;
         Ok(Self { tenant, form })
     }
@@ -159,10 +163,10 @@ pub(crate) struct SessionForm<T> {
     pub form: T,
 }
 
-impl<T: DeserializeOwned + CsrfField + Send> FromRequest<App> for SessionForm<T> {
+impl<S: Backend, T: DeserializeOwned + CsrfField + Send> FromRequest<App<S>> for SessionForm<T> {
     type Rejection = Response;
 
-    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+    async fn from_request(req: Request, app: &App<S>) -> Result<Self, Response> {
         let (session, form) = checked(req, app).await?;
         Ok(Self { session, form })
     }
@@ -176,10 +180,10 @@ pub(crate) struct AdminForm<T> {
     pub form: T,
 }
 
-impl<T: DeserializeOwned + CsrfField + Send> FromRequest<App> for AdminForm<T> {
+impl<S: Backend, T: DeserializeOwned + CsrfField + Send> FromRequest<App<S>> for AdminForm<T> {
     type Rejection = Response;
 
-    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+    async fn from_request(req: Request, app: &App<S>) -> Result<Self, Response> {
         let (admin, form) = checked(req, app).await?;
         Ok(Self { admin, form })
     }

@@ -15,10 +15,10 @@ use super::csrf::{CsrfOnly, SessionForm};
 use super::session::PageSession;
 use super::views::{CredentialRow, MePage, MethodRow, RecoveryCodesPage, SessionRow, browser_name, page, when};
 use super::{PageError, cookies, internal, see_other, to_signin, url};
-use crate::App;
 use crate::extract::ClientCtx;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/t/{tenant}/me", get(security_info))
         .route("/t/{tenant}/me/methods/{id}/delete", post(delete_method))
@@ -33,7 +33,7 @@ struct MeQuery {
 }
 
 /// `GET /t/{tenant}/me`.
-async fn security_info(State(app): State<App>, s: PageSession, Query(q): Query<MeQuery>) -> Response {
+async fn security_info<S: Backend>(State(app): State<App<S>>, s: PageSession, Query(q): Query<MeQuery>) -> Response {
     if !s.signed_in() {
         return s.redirect_to_stage(None);
     }
@@ -183,8 +183,8 @@ struct MethodPath {
 }
 
 /// `POST /t/{tenant}/me/methods/{id}/delete` (needs a fresh second factor).
-async fn delete_method(
-    State(app): State<App>,
+async fn delete_method<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(ctx): ClientCtx,
     Path(p): Path<MethodPath>,
     SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
@@ -196,8 +196,8 @@ async fn delete_method(
 }
 
 /// `POST /t/{tenant}/me/recovery-codes`: ten new codes, shown once (needs a fresh second factor).
-async fn new_recovery_codes(
-    State(app): State<App>,
+async fn new_recovery_codes<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(ctx): ClientCtx,
     SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
 ) -> Response {
@@ -211,7 +211,10 @@ async fn new_recovery_codes(
 }
 
 /// `POST /t/{tenant}/signout`: ends the session, removes the cookie.
-async fn sign_out(State(app): State<App>, SessionForm { session: s, .. }: SessionForm<CsrfOnly>) -> Response {
+async fn sign_out<S: Backend>(
+    State(app): State<App<S>>,
+    SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
+) -> Response {
     match app.sign_out(&s.token).await {
         Ok(()) => see_other(&url(&s.tenant, "/signin"), &[cookies::clear_session()]),
         Err(e) => internal(&s.tenant, &e),

@@ -14,10 +14,10 @@ use super::csrf::{CsrfField, SessionForm};
 use super::session::PageSession;
 use super::views::{MfaPage, page};
 use super::{after_sign_in, cookies, internal, safe_return, see_other, to_signin, url};
-use crate::App;
 use crate::extract::ClientCtx;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new().route("/t/{tenant}/signin/mfa", get(mfa_form).post(mfa_submit))
 }
 
@@ -37,7 +37,7 @@ fn flag(v: Option<&str>) -> bool {
 }
 
 /// `GET /t/{tenant}/signin/mfa[?stepup=1][&recovery=1][&return=...]`.
-async fn mfa_form(State(app): State<App>, s: PageSession, Query(q): Query<MfaQuery>) -> Response {
+async fn mfa_form<S: Backend>(State(app): State<App<S>>, s: PageSession, Query(q): Query<MfaQuery>) -> Response {
     let stepup = flag(q.stepup.as_deref());
     let ret = safe_return(q.ret.as_deref());
     let wanted = match s.session.stage {
@@ -82,8 +82,8 @@ impl CsrfField for MfaForm {
 }
 
 /// `POST /t/{tenant}/signin/mfa`: checks the code; the session gets a new id (and cookie).
-async fn mfa_submit(
-    State(app): State<App>,
+async fn mfa_submit<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(ctx): ClientCtx,
     headers: HeaderMap,
     SessionForm { session: s, form }: SessionForm<MfaForm>,

@@ -31,13 +31,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tessera_core::ids::TenantSlug;
 
-use crate::App;
+use crate::{App, Backend};
 pub(crate) use error::{PageError, internal};
 
 /// Forms are small: a UPN, a password, a code.
 const FORM_BODY_LIMIT: usize = 16 * 1024;
 
-pub(crate) fn router() -> Router<App> {
+pub(crate) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .merge(signin::router())
         .merge(mfa::router())
@@ -77,10 +77,10 @@ async fn security_headers(mut resp: Response) -> Response {
 /// exists is never revealed before sign-in (an unknown tenant signs in like a wrong password).
 pub(crate) struct Tenant(pub String);
 
-impl FromRequestParts<App> for Tenant {
+impl<S: Backend> FromRequestParts<App<S>> for Tenant {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Response> {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
             .await
             .map_err(|_| views::message(StatusCode::NOT_FOUND, "", views::Msg::NotFound))?;

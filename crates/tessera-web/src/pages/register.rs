@@ -16,10 +16,10 @@ use super::csrf::{CsrfField, SessionForm};
 use super::session::PageSession;
 use super::views::{Msg, RecoveryCodesPage, RegisterPage, groups_of_four, message, page, qr_svg};
 use super::{after_sign_in, cookies, internal, return_query, safe_return, see_other, to_signin, to_step_up, url};
-use crate::App;
 use crate::extract::ClientCtx;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new().route("/t/{tenant}/signin/register", get(register_form).post(register_submit))
 }
 
@@ -65,7 +65,11 @@ fn refused(s: &PageSession, e: CoreError, ret: Option<&str>) -> Response {
 
 /// `GET /t/{tenant}/signin/register`: the QR code and the key of a new secret (the same one
 /// again until it is confirmed).
-async fn register_form(State(app): State<App>, s: PageSession, Query(q): Query<ReturnQuery>) -> Response {
+async fn register_form<S: Backend>(
+    State(app): State<App<S>>,
+    s: PageSession,
+    Query(q): Query<ReturnQuery>,
+) -> Response {
     let ret = safe_return(q.ret.as_deref());
     match app.begin_totp_registration(&s.token).await {
         Ok(pending) => page(StatusCode::OK, &register_page(&s, pending, String::new(), ret, None)),
@@ -93,8 +97,8 @@ impl CsrfField for RegisterForm {
 
 /// `POST /t/{tenant}/signin/register`: confirms the secret with a code. The first method
 /// comes with recovery codes, shown once.
-async fn register_submit(
-    State(app): State<App>,
+async fn register_submit<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(ctx): ClientCtx,
     SessionForm { session: s, form }: SessionForm<RegisterForm>,
 ) -> Response {

@@ -7,7 +7,7 @@ use axum::response::Response;
 use tessera_core::session::{Session, SessionStage};
 
 use super::{Tenant, cookies, internal, see_other, to_signin, url};
-use crate::App;
+use crate::{App, Backend};
 
 pub(crate) struct PageSession {
     pub tenant: String,
@@ -16,10 +16,10 @@ pub(crate) struct PageSession {
     pub session: Session,
 }
 
-impl FromRequestParts<App> for PageSession {
+impl<S: Backend> FromRequestParts<App<S>> for PageSession {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Response> {
         let Tenant(tenant) = Tenant::from_request_parts(parts, app).await?;
         let Some(token) = cookies::get(&parts.headers, cookies::SESSION) else { return Err(to_signin(&tenant)) };
         match app.session_in_tenant(&tenant, &token).await {

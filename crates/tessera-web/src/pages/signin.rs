@@ -13,10 +13,10 @@ use tessera_core::session::SessionStage;
 use super::csrf::{CsrfField, PreSessionForm, token_for_form};
 use super::views::{Msg, PasswordPage, UpnPage, message, page};
 use super::{Tenant, after_sign_in, cookies, internal, return_query, safe_return, see_other, url, with_cookies};
-use crate::App;
 use crate::extract::ClientCtx;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/t/{tenant}/signin", get(upn_form).post(upn_submit))
         .route("/t/{tenant}/signin/password", post(password_submit))
@@ -85,8 +85,8 @@ impl CsrfField for PasswordForm {
 
 /// `POST /t/{tenant}/signin/password`: checks the password; the new session goes on to the
 /// second factor, to registration, or is signed in.
-async fn password_submit(
-    State(app): State<App>,
+async fn password_submit<S: Backend>(
+    State(app): State<App<S>>,
     ClientCtx(mut ctx): ClientCtx,
     headers: HeaderMap,
     PreSessionForm { tenant, form }: PreSessionForm<PasswordForm>,

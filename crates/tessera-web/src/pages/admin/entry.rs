@@ -14,9 +14,9 @@ use super::super::views::page;
 use super::super::{cookies, internal, return_query, see_other, url};
 use super::admin_url;
 use super::views::EntryPage;
-use crate::App;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new().route("/admin", get(entry)).route("/admin/{tenant}", get(tenant_home))
 }
 
@@ -26,7 +26,7 @@ struct EntryQuery {
 }
 
 /// `GET /admin[?tenant=contoso]`.
-async fn entry(State(app): State<App>, headers: HeaderMap, Query(q): Query<EntryQuery>) -> Response {
+async fn entry<S: Backend>(State(app): State<App<S>>, headers: HeaderMap, Query(q): Query<EntryQuery>) -> Response {
     if let Some(typed) = q.tenant.as_deref().map(|t| t.trim().to_lowercase()) {
         return match TenantSlug::parse(&typed) {
             Ok(slug) => {

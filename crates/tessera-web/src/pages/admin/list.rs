@@ -20,22 +20,22 @@ use super::fields::Fields;
 use super::selection::{ListState, Selection};
 use super::views::{ListFields, MfaListPage, UserRow, methods_text, role_label, state_label};
 use super::{AdminPage, Section};
-use crate::App;
+use crate::{App, Backend};
 
 /// Users per page.
 pub(crate) const PAGE_SIZE: u32 = 50;
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new().route("/admin/{tenant}/mfa", get(list_page).post(list_post))
 }
 
 /// `GET /admin/{tenant}/mfa?status=&search=&cursor=&prev=`.
-async fn list_page(State(app): State<App>, admin: AdminPage, Query(q): Query<Fields>) -> Response {
+async fn list_page<S: Backend>(State(app): State<App<S>>, admin: AdminPage, Query(q): Query<Fields>) -> Response {
     render(&app, &admin, ListState::from_fields(&q), &Selection::default(), None, StatusCode::OK).await
 }
 
 /// `POST /admin/{tenant}/mfa`: the page's own buttons (`op`).
-async fn list_post(State(app): State<App>, AdminForm { admin, form }: AdminForm<Fields>) -> Response {
+async fn list_post<S: Backend>(State(app): State<App<S>>, AdminForm { admin, form }: AdminForm<Fields>) -> Response {
     let mut state = ListState::from_page_form(&form);
     let mut selection = Selection::from_fields(&form);
     match form.get("op").unwrap_or("update") {
@@ -50,15 +50,15 @@ async fn list_post(State(app): State<App>, AdminForm { admin, form }: AdminForm<
 }
 
 /// Renders one page of the list with `selection` (and an error above it).
-pub(super) async fn render(
-    app: &App,
+pub(super) async fn render<S: Backend>(
+    app: &App<S>,
     admin: &AdminPage,
     mut state: ListState,
     selection: &Selection,
     mut error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    async fn list(app: &App, admin: &AdminPage, s: &ListState) -> Result<Page<User>, CoreError> {
+    async fn list<S: Backend>(app: &App<S>, admin: &AdminPage, s: &ListState) -> Result<Page<User>, CoreError> {
         app.list_users(&admin.actor, s.status, Some(&s.search), Some(PAGE_SIZE), s.cursor.as_deref()).await
     }
     let users = match list(app, admin, &state).await {

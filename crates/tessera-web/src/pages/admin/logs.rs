@@ -21,14 +21,14 @@ use super::export;
 use super::fields::{Fields, cursor_ok, query_string};
 use super::views::{AuditPage, AuditRow, Chrome, LogFrame, Pager, SignInRow, SignInsPage};
 use super::{AdminPage, Section, admin_url};
-use crate::App;
+use crate::{App, Backend};
 
 const LOG_PAGE: u32 = 50;
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
-        .route("/admin/{tenant}/audit", get(log_page::<Audit>))
-        .route("/admin/{tenant}/signins", get(log_page::<SignIns>))
+        .route("/admin/{tenant}/audit", get(log_page::<S, Audit>))
+        .route("/admin/{tenant}/signins", get(log_page::<S, SignIns>))
 }
 
 /// A time as a `datetime-local` field sends it (`2026-01-31T12:00`, seconds optional), a
@@ -149,8 +149,16 @@ trait Log {
     /// The page's text filters (after the times): the query field, and what it sets.
     const TEXT: &'static [(&'static str, Sets)];
 
-    fn read(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Page<Self::Record>>> + Send;
-    fn export(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Export<Self::Record>>> + Send;
+    fn read<S: Backend>(
+        app: &App<S>,
+        actor: &Actor,
+        f: LogFilter,
+    ) -> impl Future<Output = CoreResult<Page<Self::Record>>> + Send;
+    fn export<S: Backend>(
+        app: &App<S>,
+        actor: &Actor,
+        f: LogFilter,
+    ) -> impl Future<Output = CoreResult<Export<Self::Record>>> + Send;
     fn csv(items: &[Self::Record]) -> Vec<u8>;
     /// The page, given what both logs show and the values of [`Log::TEXT`], in order.
     fn render(frame: LogPageFrame, text: Vec<String>, items: &[Self::Record]) -> Response;
@@ -177,10 +185,18 @@ impl Log for Audit {
     const TEXT: &'static [(&'static str, Sets)] =
         &[("actor", Sets::Actor), ("target", Sets::Target), ("action", Sets::Action)];
 
-    fn read(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Page<AuditRecord>>> + Send {
+    fn read<S: Backend>(
+        app: &App<S>,
+        actor: &Actor,
+        f: LogFilter,
+    ) -> impl Future<Output = CoreResult<Page<AuditRecord>>> + Send {
         app.audit_log(actor, f)
     }
-    fn export(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Export<AuditRecord>>> + Send {
+    fn export<S: Backend>(
+        app: &App<S>,
+        actor: &Actor,
+        f: LogFilter,
+    ) -> impl Future<Output = CoreResult<Export<AuditRecord>>> + Send {
         app.export_audit(actor, f)
     }
     fn csv(items: &[AuditRecord]) -> Vec<u8> {
@@ -203,10 +219,18 @@ impl Log for SignIns {
     const SECTION: Section = Section::SignIns;
     const TEXT: &'static [(&'static str, Sets)] = &[("user", Sets::Actor), ("result", Sets::Action)];
 
-    fn read(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Page<SignInRecord>>> + Send {
+    fn read<S: Backend>(
+        app: &App<S>,
+        actor: &Actor,
+        f: LogFilter,
+    ) -> impl Future<Output = CoreResult<Page<SignInRecord>>> + Send {
         app.signin_log(actor, f)
     }
-    fn export(app: &App, actor: &Actor, f: LogFilter) -> impl Future<Output = CoreResult<Export<SignInRecord>>> + Send {
+    fn export<S: Backend>(
+        app: &App<S>,
+        actor: &Actor,
+        f: LogFilter,
+    ) -> impl Future<Output = CoreResult<Export<SignInRecord>>> + Send {
         app.export_signins(actor, f)
     }
     fn csv(items: &[SignInRecord]) -> Vec<u8> {
@@ -222,7 +246,11 @@ impl Log for SignIns {
 
 /// `GET /admin/{tenant}/audit?since=&until=&actor=&target=&action=&cursor=&prev=[&format=csv|json]`
 /// and `GET /admin/{tenant}/signins?since=&until=&user=&result=&cursor=&prev=[&format=csv|json]`.
-async fn log_page<L: Log>(State(app): State<App>, admin: AdminPage, Query(q): Query<Fields>) -> Response {
+async fn log_page<S: Backend, L: Log>(
+    State(app): State<App<S>>,
+    admin: AdminPage,
+    Query(q): Query<Fields>,
+) -> Response {
     let (since, until) = (time_field(q.get("since")), time_field(q.get("until")));
     let text: Vec<String> = L::TEXT.iter().map(|(name, _)| text(&q, name)).collect();
     let times = [("since", since.value.as_str(), false), ("until", until.value.as_str(), false)];

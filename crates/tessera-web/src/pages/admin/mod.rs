@@ -32,13 +32,13 @@ use tessera_core::access::{Action, Actor, TargetKind};
 
 use super::views::{Msg, message};
 use super::{PageError, Tenant, cookies, internal, return_query, see_other, url};
-use crate::App;
 use crate::extract::ClientCtx;
+use crate::{App, Backend};
 
 /// A selection of many users posts their ids: 2 MiB is some 45,000 of them.
 const ADMIN_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-pub(crate) fn router() -> Router<App> {
+pub(crate) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .merge(entry::router())
         .merge(list::router())
@@ -66,10 +66,10 @@ pub(crate) struct AdminPage {
     pub display_name: String,
 }
 
-impl FromRequestParts<App> for AdminPage {
+impl<S: Backend> FromRequestParts<App<S>> for AdminPage {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Response> {
         let Tenant(tenant) = Tenant::from_request_parts(parts, app).await?;
         let back = back_after_sign_in(parts, &tenant);
         let Some(token) = cookies::get(&parts.headers, cookies::SESSION) else {

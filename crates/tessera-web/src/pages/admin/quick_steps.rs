@@ -24,9 +24,9 @@ use super::fields::Fields;
 use super::selection::{ListState, Selection};
 use super::views::{ConfirmPage, ListFields, ManagePage, ResultPage, ResultRow, SettingOption, state_label};
 use super::{AdminPage, Section, admin_url, list, sentence};
-use crate::App;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/admin/{tenant}/mfa/quick-step", post(quick_step))
         .route("/admin/{tenant}/mfa/apply", post(apply))
@@ -86,7 +86,7 @@ fn rows_for(selection: &Selection, op: BulkOp) -> Vec<BulkRequestRow> {
 
 /// `POST /admin/{tenant}/mfa/quick-step`: from the list (or a confirmation page going on
 /// without the users who failed) to the confirmation page, by a dry run. Nothing changes.
-async fn quick_step(State(app): State<App>, AdminForm { admin, form }: AdminForm<Fields>) -> Response {
+async fn quick_step<S: Backend>(State(app): State<App<S>>, AdminForm { admin, form }: AdminForm<Fields>) -> Response {
     let state = ListState::from_page_form(&form);
     let selection = Selection::from_fields(&form);
     let Some(step) = Step::parse(form.get("step")) else {
@@ -111,7 +111,11 @@ async fn quick_step(State(app): State<App>, AdminForm { admin, form }: AdminForm
 }
 
 /// The dry run's report, also when it would be rejected.
-async fn dry_run(app: &App, admin: &AdminPage, rows: Vec<BulkRequestRow>) -> Result<BulkReport, CoreError> {
+async fn dry_run<S: Backend>(
+    app: &App<S>,
+    admin: &AdminPage,
+    rows: Vec<BulkRequestRow>,
+) -> Result<BulkReport, CoreError> {
     match app.bulk(&admin.actor, rows, true).await {
         Ok(r) => Ok(r),
         Err(CoreError::BulkRejected(r)) => Ok(*r),
@@ -124,7 +128,13 @@ fn ok_ids(report: &BulkReport) -> Vec<String> {
     report.results.iter().filter(|r| !r.status.is_failure()).filter_map(|r| r.id.map(|i| i.to_string())).collect()
 }
 
-async fn confirm(app: &App, admin: &AdminPage, step: QuickStep, selection: &Selection, state: &ListState) -> Response {
+async fn confirm<S: Backend>(
+    app: &App<S>,
+    admin: &AdminPage,
+    step: QuickStep,
+    selection: &Selection,
+    state: &ListState,
+) -> Response {
     let report = match dry_run(app, admin, rows_for(selection, BulkOp::QuickStep(step))).await {
         Ok(r) => r,
         Err(e) => return admin.refused(e),
@@ -148,8 +158,8 @@ async fn confirm(app: &App, admin: &AdminPage, step: QuickStep, selection: &Sele
 }
 
 /// The three options, each with what it would do to the selected users.
-async fn manage_page(
-    app: &App,
+async fn manage_page<S: Backend>(
+    app: &App<S>,
     admin: &AdminPage,
     selection: &Selection,
     state: &ListState,
@@ -199,7 +209,7 @@ async fn manage_page(
 
 /// `POST /admin/{tenant}/mfa/apply`: the confirmation's button (or "save"): applies the step
 /// to the posted users and shows the per-user result.
-async fn apply(State(app): State<App>, AdminForm { admin, form }: AdminForm<Fields>) -> Response {
+async fn apply<S: Backend>(State(app): State<App<S>>, AdminForm { admin, form }: AdminForm<Fields>) -> Response {
     let state = ListState::from_page_form(&form);
     let selection = Selection::posted(&form);
     let Some(step) = Step::parse(form.get("step")) else {

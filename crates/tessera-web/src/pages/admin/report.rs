@@ -16,14 +16,14 @@ use super::logs::Paging;
 use super::selection::Selection;
 use super::views::{CountRow, ReportPage, method_label, state_label};
 use super::{AdminPage, Section, admin_url};
-use crate::App;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new().route("/admin/{tenant}/reports/registration", get(report_page))
 }
 
 /// `GET /admin/{tenant}/reports/registration[?cursor=&prev=]`.
-async fn report_page(State(app): State<App>, admin: AdminPage, Query(q): Query<Fields>) -> Response {
+async fn report_page<S: Backend>(State(app): State<App<S>>, admin: AdminPage, Query(q): Query<Fields>) -> Response {
     let paging = Paging::from(&q);
     let r = match app.registration_report(&admin.actor, Some(PAGE_SIZE), paging.cursor.as_deref()).await {
         Ok(r) => r,

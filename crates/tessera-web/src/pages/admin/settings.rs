@@ -20,9 +20,9 @@ use super::super::views::page;
 use super::fields::Fields;
 use super::views::{MethodOption, SettingsErrors, SettingsPage, method_label};
 use super::{AdminPage, Section, admin_url, sentence};
-use crate::App;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new().route("/admin/{tenant}/settings/mfa", get(settings_page).post(save))
 }
 
@@ -75,7 +75,7 @@ fn view(admin: &AdminPage, t: Typed, errors: SettingsErrors, notice: Option<&'st
 }
 
 /// `GET /admin/{tenant}/settings/mfa[?saved=1]`.
-async fn settings_page(State(app): State<App>, admin: AdminPage, Query(q): Query<Saved>) -> Response {
+async fn settings_page<S: Backend>(State(app): State<App<S>>, admin: AdminPage, Query(q): Query<Saved>) -> Response {
     let notice = q.saved.is_some().then_some("The service settings were saved.");
     match app.mfa_settings(&admin.actor).await {
         Ok(s) => page(StatusCode::OK, &view(&admin, Typed::from(&s), SettingsErrors::default(), notice)),
@@ -84,7 +84,7 @@ async fn settings_page(State(app): State<App>, admin: AdminPage, Query(q): Query
 }
 
 /// `POST /admin/{tenant}/settings/mfa`: all fields at once; nothing is saved unless all are valid.
-async fn save(State(app): State<App>, AdminForm { admin, form }: AdminForm<Fields>) -> Response {
+async fn save<S: Backend>(State(app): State<App<S>>, AdminForm { admin, form }: AdminForm<Fields>) -> Response {
     if !admin.may(Action::UpdateSettings, TargetKind::Tenant) {
         // The service refuses too; this also keeps a read-only role from probing the validation.
         return admin.refused(CoreError::Forbidden("your role does not allow changing the service settings".into()));

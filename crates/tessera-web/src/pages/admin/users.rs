@@ -20,9 +20,9 @@ use super::views::{
     AppPasswordRow, AuditRow, DeviceLine, SessionLine, SignInRow, UserPage, method_label, role_label, state_label, when,
 };
 use super::{AdminPage, Section, admin_url};
-use crate::App;
+use crate::{App, Backend};
 
-pub(super) fn router() -> Router<App> {
+pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
         .route("/admin/{tenant}/users/{user}", get(user_page))
         .route("/admin/{tenant}/users/{user}/methods/{method}/delete", post(delete_method))
@@ -39,8 +39,8 @@ struct Done {
 }
 
 /// `GET /admin/{tenant}/users/{user}`.
-async fn user_page(
-    State(app): State<App>,
+async fn user_page<S: Backend>(
+    State(app): State<App<S>>,
     admin: AdminPage,
     Path((_, user)): Path<(String, String)>,
     Query(q): Query<Done>,
@@ -154,8 +154,8 @@ fn user_view(admin: &AdminPage, d: UserDetail, notice: Option<String>) -> UserPa
 }
 
 /// `POST /admin/{tenant}/users/{user}/methods/{method}/delete`.
-async fn delete_method(
-    State(app): State<App>,
+async fn delete_method<S: Backend>(
+    State(app): State<App<S>>,
     Path((_, user, method)): Path<(String, String, String)>,
     AdminForm { admin, .. }: AdminForm<CsrfOnly>,
 ) -> Response {
@@ -166,8 +166,8 @@ async fn delete_method(
 }
 
 /// `POST /admin/{tenant}/users/{user}/sessions/revoke`: "Revoke all sessions".
-async fn revoke_sessions(
-    State(app): State<App>,
+async fn revoke_sessions<S: Backend>(
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
     AdminForm { admin, .. }: AdminForm<CsrfOnly>,
 ) -> Response {
@@ -180,8 +180,8 @@ async fn revoke_sessions(
 }
 
 /// `POST /admin/{tenant}/users/{user}/app-passwords/{id}/delete`.
-async fn delete_app_password(
-    State(app): State<App>,
+async fn delete_app_password<S: Backend>(
+    State(app): State<App<S>>,
     Path((_, user, id)): Path<(String, String, String)>,
     AdminForm { admin, .. }: AdminForm<CsrfOnly>,
 ) -> Response {
@@ -192,8 +192,8 @@ async fn delete_app_password(
 }
 
 /// `POST /admin/{tenant}/users/{user}/devices/{id}/forget`.
-async fn forget_device(
-    State(app): State<App>,
+async fn forget_device<S: Backend>(
+    State(app): State<App<S>>,
     Path((_, user, id)): Path<(String, String, String)>,
     AdminForm { admin, .. }: AdminForm<CsrfOnly>,
 ) -> Response {
@@ -204,8 +204,8 @@ async fn forget_device(
 }
 
 /// `POST /admin/{tenant}/users/{user}/account` with `enabled=true|false`.
-async fn set_account(
-    State(app): State<App>,
+async fn set_account<S: Backend>(
+    State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
     AdminForm { admin, form }: AdminForm<super::fields::Fields>,
 ) -> Response {
