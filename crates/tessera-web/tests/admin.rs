@@ -41,7 +41,14 @@ async fn spawn_app() -> TestApp {
     let db = testing::sqlite().await;
     let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap())));
     let services = Tessera::new(db.store.clone(), clock.clone());
-    services.init_tenant("contoso", "admin@contoso.com", PASSWORD.into()).await.unwrap();
+    services
+        .init_tenant(
+            &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+            &tessera_core::ids::Upn::parse("admin@contoso.com").unwrap(),
+            PASSWORD.into(),
+        )
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = tessera_web::app(services.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -24,8 +24,22 @@ struct TestApp {
 
 async fn spawn_app(db: TestDb) -> TestApp {
     let services = Tessera::new(db.store.clone(), Arc::new(SystemClock));
-    services.init_tenant("contoso", "admin@contoso.com", PASSWORD.into()).await.unwrap();
-    services.init_tenant("fabrikam", "admin@fabrikam.com", PASSWORD.into()).await.unwrap();
+    services
+        .init_tenant(
+            &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+            &tessera_core::ids::Upn::parse("admin@contoso.com").unwrap(),
+            PASSWORD.into(),
+        )
+        .await
+        .unwrap();
+    services
+        .init_tenant(
+            &tessera_core::ids::TenantSlug::parse("fabrikam").unwrap(),
+            &tessera_core::ids::Upn::parse("admin@fabrikam.com").unwrap(),
+            PASSWORD.into(),
+        )
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = tessera_web::app(services.clone()).into_make_service_with_connect_info::<SocketAddr>();

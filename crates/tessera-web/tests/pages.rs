@@ -55,7 +55,14 @@ async fn spawn_app() -> TestApp {
     let start = OffsetDateTime::from_unix_timestamp(now - now.rem_euclid(30) + 5).unwrap();
     let clock = Arc::new(TestClock(Mutex::new(start)));
     let services = Tessera::new(db.store.clone(), clock.clone());
-    services.init_tenant("contoso", "admin@contoso.com", PASSWORD.into()).await.unwrap();
+    services
+        .init_tenant(
+            &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+            &tessera_core::ids::Upn::parse("admin@contoso.com").unwrap(),
+            PASSWORD.into(),
+        )
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = tessera_web::app(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -380,7 +387,10 @@ async fn enabled_user_registers_then_needs_the_second_factor() {
     // A half-done sign-in has no security info page.
     let me = b.get("/t/contoso/me").await;
     assert_eq!(me.location.as_deref(), Some("/t/contoso/signin/register"));
-    assert!(matches!(app.services.security_info(&after_password).await, Err(tessera_core::CoreError::Unauthorized)));
+    assert!(matches!(
+        app.services.security_info(&tessera_core::tokens::SessionToken::new(&after_password)).await,
+        Err(tessera_core::CoreError::Unauthorized)
+    ));
 
     let page = b.get("/t/contoso/signin/register").await;
     assert_eq!(page.status, StatusCode::OK);

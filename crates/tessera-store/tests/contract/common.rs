@@ -67,7 +67,11 @@ pub async fn envs() -> Vec<Env> {
         let svc = Tessera::new(db.store.clone(), clock.clone());
         let b = db.name;
         let (tenant, admin) = svc
-            .init_tenant("contoso", "admin@contoso.com", ADMIN_PASSWORD.into())
+            .init_tenant(
+                &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+                &tessera_core::ids::Upn::parse("admin@contoso.com").unwrap(),
+                ADMIN_PASSWORD.into(),
+            )
             .await
             .unwrap_or_else(|e| panic!("[{b}] init_tenant: {e}"));
         let ga = actor(&admin);
@@ -135,7 +139,11 @@ impl Env {
         let b = self.b;
         let (t, admin) = self
             .svc
-            .init_tenant(slug, &format!("admin@{slug}.com"), ADMIN_PASSWORD.into())
+            .init_tenant(
+                &tessera_core::ids::TenantSlug::parse(slug).unwrap(),
+                &tessera_core::ids::Upn::parse(&format!("admin@{slug}.com")).unwrap(),
+                ADMIN_PASSWORD.into(),
+            )
             .await
             .unwrap_or_else(|e| panic!("[{b}] init {slug}: {e}"));
         let a = actor(&admin);

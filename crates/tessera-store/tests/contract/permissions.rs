@@ -28,7 +28,14 @@ async fn helpdesk_cannot_enforce() {
             let r = env.svc.bulk(&hd, rows(ENFORCE, &["alice@contoso.com"]), dry_run).await;
             assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] helpdesk enforce (dry_run={dry_run}): {r:?}");
         }
-        let r = env.svc.set_mfa_state(&hd, "alice@contoso.com", PerUserMfaState::Enforced).await;
+        let r = env
+            .svc
+            .set_mfa_state(
+                &hd,
+                &tessera_core::ids::UserRef::parse("alice@contoso.com").unwrap(),
+                PerUserMfaState::Enforced,
+            )
+            .await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] helpdesk set state: {r:?}");
         // A mixed request is refused as a whole too.
         let mut mixed = rows(REREGISTER, &["alice@contoso.com"]);
@@ -47,7 +54,10 @@ async fn helpdesk_cannot_enforce() {
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] helpdesk audit: {r:?}");
         assert_eq!(env.fingerprint().await, before, "[{b}] nothing changed");
         // But it may read the directory.
-        assert!(env.svc.get_user(&hd, "alice@contoso.com").await.is_ok(), "[{b}] helpdesk reads users");
+        assert!(
+            env.svc.get_user(&hd, &tessera_core::ids::UserRef::parse("alice@contoso.com").unwrap()).await.is_ok(),
+            "[{b}] helpdesk reads users"
+        );
     }
 }
 
@@ -133,9 +143,9 @@ async fn nobody_acts_on_another_tenants_users() {
                 let report = rejected(b, env.svc.bulk(&env.ga, rows(op, &[who]), false).await);
                 assert_eq!(report.results[0].status, RowStatus::NotFound, "[{b}] {who} {op:?}");
             }
-            let r = env.svc.get_user(&env.ga, who).await;
+            let r = env.svc.get_user(&env.ga, &tessera_core::ids::UserRef::parse(who).unwrap()).await;
             assert!(matches!(r, Err(CoreError::NotFound(_))), "[{b}] get {who}: {r:?}");
-            let r = env.svc.delete_user(&env.ga, who).await;
+            let r = env.svc.delete_user(&env.ga, &tessera_core::ids::UserRef::parse(who).unwrap()).await;
             assert!(matches!(r, Err(CoreError::NotFound(_))), "[{b}] delete {who}: {r:?}");
         }
         let fab_user = env.store();

@@ -40,14 +40,26 @@ async fn issue_and_authenticate_and_log_every_attempt() {
 
         let a = env
             .svc
-            .authenticate("contoso", &t.access_token, &ctx())
+            .authenticate(
+                &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+                &tessera_core::tokens::BearerToken::new(&t.access_token),
+                &ctx(),
+            )
             .await
             .unwrap_or_else(|e| panic!("[{b}] authenticate: {e}"));
         assert_eq!((a.tenant_id(), a.user_id()), (env.tenant.id, pat.id), "[{b}] actor");
         assert_eq!(a.upn().as_str(), "Pat@Contoso.com", "[{b}] actor upn");
         assert_eq!(a.roles(), [Role::HelpdeskAdministrator], "[{b}] actor roles");
         assert_eq!(a.source_ip().map(|ip| ip.to_string()).as_deref(), Some("198.51.100.7"), "[{b}] source ip");
-        let again = env.svc.authenticate("contoso", &t.access_token, &ctx()).await.unwrap();
+        let again = env
+            .svc
+            .authenticate(
+                &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+                &tessera_core::tokens::BearerToken::new(&t.access_token),
+                &ctx(),
+            )
+            .await
+            .unwrap();
         assert_ne!(again.correlation_id(), a.correlation_id(), "[{b}] one correlation id per request");
 
         // Failures, each logged.
@@ -102,7 +114,14 @@ async fn issue_and_authenticate_and_log_every_attempt() {
 
         // Bogus bearers.
         for bogus in ["", "nope", &t.access_token[1..]] {
-            let r = env.svc.authenticate("contoso", bogus, &ctx()).await;
+            let r = env
+                .svc
+                .authenticate(
+                    &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+                    &tessera_core::tokens::BearerToken::new(bogus),
+                    &ctx(),
+                )
+                .await;
             assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] bearer {bogus:?}: {r:?}");
         }
     }
@@ -115,19 +134,50 @@ async fn tokens_expire_on_the_clock() {
         let t = env.svc.issue_token("contoso", "admin@contoso.com", ADMIN_PASSWORD.into(), None, &ctx()).await.unwrap();
         env.clock.advance(Duration::minutes(59) + Duration::seconds(59));
         assert!(
-            env.svc.authenticate("contoso", &t.access_token, &ctx()).await.is_ok(),
+            env.svc
+                .authenticate(
+                    &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+                    &tessera_core::tokens::BearerToken::new(&t.access_token),
+                    &ctx()
+                )
+                .await
+                .is_ok(),
             "[{b}] valid just before the hour"
         );
         env.clock.advance(Duration::seconds(1));
-        let r = env.svc.authenticate("contoso", &t.access_token, &ctx()).await;
+        let r = env
+            .svc
+            .authenticate(
+                &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+                &tessera_core::tokens::BearerToken::new(&t.access_token),
+                &ctx(),
+            )
+            .await;
         assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] expired at the hour: {r:?}");
         env.clock.advance(Duration::days(1));
-        let r = env.svc.authenticate("contoso", &t.access_token, &ctx()).await;
+        let r = env
+            .svc
+            .authenticate(
+                &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+                &tessera_core::tokens::BearerToken::new(&t.access_token),
+                &ctx(),
+            )
+            .await;
         assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] expired later: {r:?}");
         // A new token works again.
         let t2 =
             env.svc.issue_token("contoso", "admin@contoso.com", ADMIN_PASSWORD.into(), None, &ctx()).await.unwrap();
-        assert!(env.svc.authenticate("contoso", &t2.access_token, &ctx()).await.is_ok(), "[{b}] fresh token");
+        assert!(
+            env.svc
+                .authenticate(
+                    &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+                    &tessera_core::tokens::BearerToken::new(&t2.access_token),
+                    &ctx()
+                )
+                .await
+                .is_ok(),
+            "[{b}] fresh token"
+        );
     }
 }
 
@@ -137,9 +187,23 @@ async fn a_token_is_bound_to_its_tenant_and_user() {
         let b = env.b;
         env.other_tenant("fabrikam").await;
         let t = env.svc.issue_token("contoso", "admin@contoso.com", ADMIN_PASSWORD.into(), None, &ctx()).await.unwrap();
-        let r = env.svc.authenticate("fabrikam", &t.access_token, &ctx()).await;
+        let r = env
+            .svc
+            .authenticate(
+                &tessera_core::ids::TenantSlug::parse("fabrikam").unwrap(),
+                &tessera_core::tokens::BearerToken::new(&t.access_token),
+                &ctx(),
+            )
+            .await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] contoso token on fabrikam: {r:?}");
-        let r = env.svc.authenticate("nowhere", &t.access_token, &ctx()).await;
+        let r = env
+            .svc
+            .authenticate(
+                &tessera_core::ids::TenantSlug::parse("nowhere").unwrap(),
+                &tessera_core::tokens::BearerToken::new(&t.access_token),
+                &ctx(),
+            )
+            .await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] on an unknown tenant: {r:?}");
         // The fabrikam admin's password does not open contoso (same UPN local part, other tenant).
         let r = env.svc.issue_token("contoso", "admin@fabrikam.com", ADMIN_PASSWORD.into(), None, &ctx()).await;
@@ -148,8 +212,15 @@ async fn a_token_is_bound_to_its_tenant_and_user() {
         // A deleted user's token stops working; a disabled account cannot sign in.
         let pat = env.user_with("pat@contoso.com", &[], Some(PW)).await;
         let tp = env.svc.issue_token("contoso", "pat@contoso.com", PW.into(), None, &ctx()).await.unwrap();
-        env.svc.delete_user(&env.ga, &pat.id.to_string()).await.unwrap();
-        let r = env.svc.authenticate("contoso", &tp.access_token, &ctx()).await;
+        env.svc.delete_user(&env.ga, &tessera_core::ids::UserRef::parse(&pat.id.to_string()).unwrap()).await.unwrap();
+        let r = env
+            .svc
+            .authenticate(
+                &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
+                &tessera_core::tokens::BearerToken::new(&tp.access_token),
+                &ctx(),
+            )
+            .await;
         assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] deleted user's token: {r:?}");
         let mut off = crate::common::input("off@contoso.com", &[], Some(PW));
         off.account_enabled = false;

@@ -101,8 +101,12 @@ impl Direct {
 
     /// Creates one more tenant with its Global Administrator on the servers' database.
     pub fn add_tenant(&self, slug: &str, admin: &str, password: &str) {
-        self.run(self.svc.init_tenant(slug, admin, password.into()))
-            .unwrap_or_else(|e| panic!("create tenant {slug}: {e}"));
+        self.run(self.svc.init_tenant(
+            &tessera_core::ids::TenantSlug::parse(slug).unwrap(),
+            &tessera_core::ids::Upn::parse(admin).unwrap(),
+            password.into(),
+        ))
+        .unwrap_or_else(|e| panic!("create tenant {slug}: {e}"));
     }
 
     /// A browser sign-in of an Enforced user with the password and a fresh code of the app;
@@ -113,6 +117,8 @@ impl Direct {
         self.run(self.svc.verify_mfa(&started.token, &app.fresh_code(), &Direct::browser()))
             .unwrap_or_else(|e| panic!("second factor of {upn}: {e}"))
             .token
+            .expose()
+            .to_owned()
     }
 
     /// The stage a browser sign-in with the password reaches on a browser that carries this
@@ -128,14 +134,20 @@ impl Direct {
     /// secret shown once.
     pub fn create_app_password(&self, token: &str, name: &str) -> String {
         let created = self
-            .run(self.svc.create_app_password(token, name, &Direct::browser()))
+            .run(self.svc.create_app_password(
+                &tessera_core::tokens::SessionToken::new(token),
+                name,
+                &Direct::browser(),
+            ))
             .unwrap_or_else(|e| panic!("create app password {name}: {e}"));
         created.secret.to_string()
     }
 
     /// "Don't ask again" right after the second factor; returns the device cookie's value.
     pub fn remember_device(&self, token: &str) -> String {
-        self.run(self.svc.remember_device(token, &Direct::browser())).unwrap_or_else(|e| panic!("remember: {e}")).token
+        self.run(self.svc.remember_device(&tessera_core::tokens::SessionToken::new(token), &Direct::browser()))
+            .unwrap_or_else(|e| panic!("remember: {e}"))
+            .token
     }
 
     /// Whether a legacy client's simple bind (UPN and password or app password) succeeds.
@@ -151,7 +163,9 @@ impl Direct {
 
     /// Whether the browser session behind `token` is still valid.
     pub fn session_alive(&self, token: &str) -> bool {
-        self.run(self.svc.current_session(token)).expect("read the session").is_some()
+        self.run(self.svc.current_session(&tessera_core::tokens::SessionToken::new(token)))
+            .expect("read the session")
+            .is_some()
     }
 
     /// Registers an authenticator app for `upn`, who must be Enabled or Enforced and have
