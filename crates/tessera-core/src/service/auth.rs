@@ -49,7 +49,7 @@ impl<S: Store> Tessera<S> {
             created_at: now,
         };
         let mut tx = self.store.begin().await?;
-        if tx.tenant_by_slug(&slug).await?.is_some() {
+        if tx.tenant_by_slug(slug).await?.is_some() {
             return Err(CoreError::TenantExists(slug.to_string()));
         }
         // A concurrent init of the same slug may commit between the check and the insert.
