@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tessera_core::ids::{TenantSlug, Upn};
 use tessera_core::ports::SystemClock;
 use tessera_core::service::Tessera;
 use tessera_store::testing::{self, TestDb};
@@ -25,17 +26,13 @@ struct TestApp {
 async fn spawn_app(db: TestDb) -> TestApp {
     let services = Tessera::new(db.store.clone(), Arc::new(SystemClock));
     services
-        .init_tenant(
-            &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
-            &tessera_core::ids::Upn::parse("admin@contoso.com").unwrap(),
-            PASSWORD.into(),
-        )
+        .init_tenant(&TenantSlug::parse("contoso").unwrap(), &Upn::parse("admin@contoso.com").unwrap(), PASSWORD.into())
         .await
         .unwrap();
     services
         .init_tenant(
-            &tessera_core::ids::TenantSlug::parse("fabrikam").unwrap(),
-            &tessera_core::ids::Upn::parse("admin@fabrikam.com").unwrap(),
+            &TenantSlug::parse("fabrikam").unwrap(),
+            &Upn::parse("admin@fabrikam.com").unwrap(),
             PASSWORD.into(),
         )
         .await

@@ -10,6 +10,7 @@ use tessera_core::access::{Actor, Role};
 use tessera_core::audit::{AuditQuery, AuditRecord};
 use tessera_core::crypto::{DataKey, Keyring};
 use tessera_core::ids::UserRef;
+use tessera_core::ids::{TenantSlug, Upn};
 use tessera_core::mfa::{BulkOp, BulkReport, PerUserMfaState};
 use tessera_core::ports::{Clock, Store};
 use tessera_core::service::{BulkRequestRow, ImportRow, NewUserInput, RequestCtx, Started, Tessera};
@@ -68,8 +69,8 @@ pub async fn envs() -> Vec<Env> {
         let b = db.name;
         let (tenant, admin) = svc
             .init_tenant(
-                &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
-                &tessera_core::ids::Upn::parse("admin@contoso.com").unwrap(),
+                &TenantSlug::parse("contoso").unwrap(),
+                &Upn::parse("admin@contoso.com").unwrap(),
                 ADMIN_PASSWORD.into(),
             )
             .await
@@ -140,8 +141,8 @@ impl Env {
         let (t, admin) = self
             .svc
             .init_tenant(
-                &tessera_core::ids::TenantSlug::parse(slug).unwrap(),
-                &tessera_core::ids::Upn::parse(&format!("admin@{slug}.com")).unwrap(),
+                &TenantSlug::parse(slug).unwrap(),
+                &Upn::parse(&format!("admin@{slug}.com")).unwrap(),
                 ADMIN_PASSWORD.into(),
             )
             .await

@@ -13,6 +13,8 @@ use tessera_store::SqlStore;
 use time::Duration;
 
 use crate::common::{Env, PW, code, ctx, envs, registered, rows, services};
+use tessera_core::ids::UserRef;
+use tessera_core::tokens::SessionToken;
 
 async fn last_signin(env: &Env) -> SignInRecord {
     let q = tessera_core::service::LogFilter { limit: Some(1), ..Default::default() };
@@ -72,20 +74,14 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
         // without spaces too.
         env.clock.advance(Duration::seconds(30));
         let s = signed_in_with_mfa(&env, &svc, "erin@contoso.com", &ctx()).await;
-        let done = svc
-            .verify_mfa(&tessera_core::tokens::SessionToken::new(&s), &code(&secret, &env, 0), &ctx())
-            .await
-            .unwrap();
+        let done = svc.verify_mfa(&SessionToken::new(&s), &code(&secret, &env, 0), &ctx()).await.unwrap();
         let created = svc.create_app_password(&done.token, "Mail", &ctx()).await.unwrap();
         let typed = created.secret.replace(' ', "").to_uppercase();
         let bound = svc.legacy_bind(None, "erin@contoso.com", typed.clone(), &ctx()).await.unwrap();
         assert_eq!(bound.credential, "appPassword", "[{b}]");
         let rec = last_signin(&env).await;
         assert_eq!((rec.result.as_str(), rec.credential.as_deref()), ("success", Some("appPassword")), "[{b}]");
-        let listed = svc
-            .user_app_passwords(&env.ga, &tessera_core::ids::UserRef::parse("erin@contoso.com").unwrap())
-            .await
-            .unwrap();
+        let listed = svc.user_app_passwords(&env.ga, &UserRef::parse("erin@contoso.com").unwrap()).await.unwrap();
         assert!(listed[0].last_used_at.is_some(), "[{b}] last used is kept");
         // Another user's app password is not yours.
         let r = svc.legacy_bind(None, "dora@contoso.com", typed.clone(), &ctx()).await;
@@ -97,10 +93,7 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
         assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}]");
         assert_eq!(last_signin(&env).await.failure_reason.as_deref(), Some("app_passwords_not_allowed"), "[{b}]");
         assert_eq!(
-            svc.user_app_passwords(&env.ga, &tessera_core::ids::UserRef::parse("erin@contoso.com").unwrap())
-                .await
-                .unwrap()
-                .len(),
+            svc.user_app_passwords(&env.ga, &UserRef::parse("erin@contoso.com").unwrap()).await.unwrap().len(),
             1,
             "[{b}]"
         );
@@ -116,7 +109,7 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
         // A disabled account binds with nothing.
         svc.update_account(
             &env.ga,
-            &tessera_core::ids::UserRef::parse("dora@contoso.com").unwrap(),
+            &UserRef::parse("dora@contoso.com").unwrap(),
             AccountPatch { account_enabled: Some(false), password: None },
         )
         .await
@@ -198,10 +191,7 @@ async fn a_remembered_device_skips_the_prompt_until_restored_or_the_password_cha
         let (_, secret) = registered(&env, &svc, "hal@contoso.com", PerUserMfaState::Enforced).await;
         env.clock.advance(Duration::seconds(30));
         let s = signed_in_with_mfa(&env, &svc, "hal@contoso.com", &ctx()).await;
-        let done = svc
-            .verify_mfa(&tessera_core::tokens::SessionToken::new(&s), &code(&secret, &env, 0), &ctx())
-            .await
-            .unwrap();
+        let done = svc.verify_mfa(&SessionToken::new(&s), &code(&secret, &env, 0), &ctx()).await.unwrap();
         let device = svc.remember_device(&done.token, &ctx()).await.unwrap();
         assert_eq!(device.max_age, Duration::days(7), "[{b}]");
         let with_device = RequestCtx { device_tokens: vec!["junk".into(), device.token.clone()], ..ctx() };
@@ -211,10 +201,7 @@ async fn a_remembered_device_skips_the_prompt_until_restored_or_the_password_cha
         let rec = last_signin(&env).await;
         assert_eq!(rec.mfa_skipped_by, Some(MfaSkip::RememberedDevice), "[{b}]");
         assert_eq!(rec.mfa_required_by, MfaRequiredBy::PerUserState, "[{b}]");
-        let listed = svc
-            .user_remembered_devices(&env.ga, &tessera_core::ids::UserRef::parse("hal@contoso.com").unwrap())
-            .await
-            .unwrap();
+        let listed = svc.user_remembered_devices(&env.ga, &UserRef::parse("hal@contoso.com").unwrap()).await.unwrap();
         assert_eq!(listed.len(), 1, "[{b}]");
         assert!(listed[0].last_used_at.is_some(), "[{b}]");
         // Without the cookie, or for another user, it does not count.
@@ -227,10 +214,7 @@ async fn a_remembered_device_skips_the_prompt_until_restored_or_the_password_cha
         let s = svc.sign_in_password("contoso", "hal@contoso.com", PW.into(), &with_device).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::MfaRequired, "[{b}] restored");
         assert!(
-            svc.user_remembered_devices(&env.ga, &tessera_core::ids::UserRef::parse("hal@contoso.com").unwrap())
-                .await
-                .unwrap()
-                .is_empty(),
+            svc.user_remembered_devices(&env.ga, &UserRef::parse("hal@contoso.com").unwrap()).await.unwrap().is_empty(),
             "[{b}]"
         );
 
@@ -244,7 +228,7 @@ async fn a_remembered_device_skips_the_prompt_until_restored_or_the_password_cha
         let new_pw = "A brand new password 2";
         svc.update_account(
             &env.ga,
-            &tessera_core::ids::UserRef::parse("hal@contoso.com").unwrap(),
+            &UserRef::parse("hal@contoso.com").unwrap(),
             AccountPatch { account_enabled: None, password: Some(new_pw.into()) },
         )
         .await
@@ -302,18 +286,13 @@ async fn disabling_an_account_ends_its_sessions_and_devices_and_is_audited() {
         let svc = services(&env, env.store().clone());
         env.user_with("kim@contoso.com", &[], Some(PW)).await;
         let s = svc.sign_in_password("contoso", "kim@contoso.com", PW.into(), &ctx()).await.unwrap();
-        let empty = svc
-            .update_account(
-                &env.ga,
-                &tessera_core::ids::UserRef::parse("kim@contoso.com").unwrap(),
-                AccountPatch::default(),
-            )
-            .await;
+        let empty =
+            svc.update_account(&env.ga, &UserRef::parse("kim@contoso.com").unwrap(), AccountPatch::default()).await;
         assert!(matches!(empty, Err(CoreError::InvalidRequest(_))), "[{b}]");
         let me = svc
             .update_account(
                 &env.ga,
-                &tessera_core::ids::UserRef::parse("admin@contoso.com").unwrap(),
+                &UserRef::parse("admin@contoso.com").unwrap(),
                 AccountPatch { account_enabled: Some(false), password: None },
             )
             .await;
@@ -321,7 +300,7 @@ async fn disabling_an_account_ends_its_sessions_and_devices_and_is_audited() {
         let u = svc
             .update_account(
                 &env.ga,
-                &tessera_core::ids::UserRef::parse("kim@contoso.com").unwrap(),
+                &UserRef::parse("kim@contoso.com").unwrap(),
                 AccountPatch { account_enabled: Some(false), password: None },
             )
             .await
@@ -343,10 +322,7 @@ async fn changing_ones_password_ends_other_sessions_and_remembered_browsers() {
         let (_, secret) = registered(&env, &svc, "lea@contoso.com", PerUserMfaState::Enforced).await;
         env.clock.advance(Duration::seconds(30));
         let s = signed_in_with_mfa(&env, &svc, "lea@contoso.com", &ctx()).await;
-        let here = svc
-            .verify_mfa(&tessera_core::tokens::SessionToken::new(&s), &code(&secret, &env, 0), &ctx())
-            .await
-            .unwrap();
+        let here = svc.verify_mfa(&SessionToken::new(&s), &code(&secret, &env, 0), &ctx()).await.unwrap();
         let device = svc.remember_device(&here.token, &ctx()).await.unwrap();
         let with_device = RequestCtx { device_tokens: vec![device.token.clone()], ..ctx() };
         let elsewhere = svc.sign_in_password("contoso", "lea@contoso.com", PW.into(), &with_device).await.unwrap();
@@ -363,10 +339,7 @@ async fn changing_ones_password_ends_other_sessions_and_remembered_browsers() {
         assert!(svc.current_session(&here.token).await.unwrap().is_none(), "[{b}] under a new id");
         assert!(svc.current_session(&elsewhere.token).await.unwrap().is_none(), "[{b}] the other session ended");
         assert!(
-            svc.user_remembered_devices(&env.ga, &tessera_core::ids::UserRef::parse("lea@contoso.com").unwrap())
-                .await
-                .unwrap()
-                .is_empty(),
+            svc.user_remembered_devices(&env.ga, &UserRef::parse("lea@contoso.com").unwrap()).await.unwrap().is_empty(),
             "[{b}]"
         );
         let old = svc.sign_in_password("contoso", "lea@contoso.com", PW.into(), &with_device).await;

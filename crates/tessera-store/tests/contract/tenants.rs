@@ -8,6 +8,7 @@ use tessera_core::mfa::PerUserMfaState;
 use tessera_core::ports::Store;
 
 use crate::common::{ADMIN_PASSWORD, T0, envs};
+use tessera_core::ids::Upn;
 
 #[tokio::test]
 async fn init_tenant_creates_tenant_global_admin_and_two_audit_records() {
@@ -63,8 +64,8 @@ async fn second_init_of_the_same_slug_fails_and_changes_nothing() {
         let r = env
             .svc
             .init_tenant(
-                &tessera_core::ids::TenantSlug::parse("contoso").unwrap(),
-                &tessera_core::ids::Upn::parse("intruder@contoso.com").unwrap(),
+                &TenantSlug::parse("contoso").unwrap(),
+                &Upn::parse("intruder@contoso.com").unwrap(),
                 ADMIN_PASSWORD.into(),
             )
             .await;
@@ -105,8 +106,8 @@ async fn concurrent_inits_of_one_slug_create_one_tenant() {
             let svc = env.svc.clone();
             set.spawn(async move {
                 svc.init_tenant(
-                    &tessera_core::ids::TenantSlug::parse("race").unwrap(),
-                    &tessera_core::ids::Upn::parse(&format!("admin{i}@race.com")).unwrap(),
+                    &TenantSlug::parse("race").unwrap(),
+                    &Upn::parse(&format!("admin{i}@race.com")).unwrap(),
                     ADMIN_PASSWORD.into(),
                 )
                 .await
