@@ -57,11 +57,19 @@ pub async fn seed(store: &SqlStore, n: usize, mix: [u32; 3], batch: usize, rng: 
     let started = Instant::now();
     let services = Tessera::new(store.clone(), Arc::new(SystemClock));
     let (admin_upn, admin_password) = (format!("admin@{DOMAIN}"), "bench-admin-password");
-    let (tenant, _) = services.init_tenant(TENANT, &admin_upn, admin_password.into()).await.context("init_tenant")?;
+    let (tenant, _) = services
+        .init_tenant(
+            &tessera_core::ids::TenantSlug::parse(TENANT)?,
+            &tessera_core::ids::Upn::parse(&admin_upn)?,
+            admin_password.into(),
+        )
+        .await
+        .context("init_tenant")?;
     // The administrator signs in as through the API (one sign-in log record, no audit record).
     let ctx = RequestCtx { source_ip: Some("127.0.0.1".parse()?), ..Default::default() };
     let token = services.issue_token(TENANT, &admin_upn, admin_password.into(), None, &ctx).await.context("token")?;
-    let actor = services.authenticate(TENANT, &token.access_token, &ctx).await.context("authenticate")?;
+    let bearer = tessera_core::tokens::BearerToken::from(token.access_token);
+    let actor = services.authenticate(&tenant.slug, &bearer, &ctx).await.context("authenticate")?;
 
     let states: Vec<PerUserMfaState> = (0..n)
         .map(|_| {

@@ -237,10 +237,16 @@ async fn main() -> anyhow::Result<()> {
     let store = SqlStore::open_sqlite(dir.path()).await?;
     let keyring = Arc::new(Keyring::new(DataKey::from_bytes(&[0x42; 32])?, Vec::new()));
     let services = Tessera::new(store.clone(), Arc::new(SystemClock)).with_keyring(keyring);
-    let (tenant, _) = services.init_tenant(TENANT, ADMIN, PASSWORD.into()).await?;
+    let (tenant, _) = services
+        .init_tenant(
+            &tessera_core::ids::TenantSlug::parse(TENANT)?,
+            &tessera_core::ids::Upn::parse(ADMIN)?,
+            PASSWORD.into(),
+        )
+        .await?;
     let ctx = RequestCtx { source_ip: Some("10.0.0.1".parse().unwrap()), user_agent: None, device_tokens: Vec::new() };
     let token = services.issue_token(TENANT, ADMIN, PASSWORD.into(), None, &ctx).await?;
-    let actor = services.authenticate(TENANT, &token.access_token, &ctx).await?;
+    let actor = services.authenticate(&tenant.slug, &token.access_token.into(), &ctx).await?;
     let allow = MfaSettingsPatch { allow_app_passwords: Some(true), ..MfaSettingsPatch::default() };
     services.update_mfa_settings(&actor, allow).await?;
     let phc = password::hash(&Password::parse(PASSWORD.into())?)?;

@@ -519,7 +519,13 @@ async fn main() -> anyhow::Result<()> {
     let store = SqlStore::open_sqlite(dir.path()).await?;
     let keyring = Arc::new(Keyring::new(DataKey::from_bytes(&[0x42; 32])?, Vec::new()));
     let services = Tessera::new(store.clone(), Arc::new(SystemClock)).with_keyring(keyring.clone());
-    let (tenant, _) = services.init_tenant(TENANT, "admin@bench.test", "bench admin password".into()).await?;
+    let (tenant, _) = services
+        .init_tenant(
+            &tessera_core::ids::TenantSlug::parse(TENANT)?,
+            &tessera_core::ids::Upn::parse("admin@bench.test")?,
+            "bench admin password".into(),
+        )
+        .await?;
     let phc = password::hash(&Password::parse(PASSWORD.into())?)?;
     println!(
         "SQLite (WAL, synchronous=NORMAL) in {}; {cores} cores; Argon2id {}",

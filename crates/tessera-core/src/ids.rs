@@ -160,6 +160,15 @@ impl UserRef {
     }
 }
 
+impl fmt::Display for UserRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) => id.fmt(f),
+            Self::Upn(upn) => upn.fmt(f),
+        }
+    }
+}
+
 /// A display name: 1-256 characters, no control characters.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 #[serde(transparent)]

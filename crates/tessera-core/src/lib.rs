@@ -22,6 +22,7 @@ pub mod service;
 pub mod session;
 pub mod settings;
 pub mod signin;
+pub mod tokens;
 pub mod totp;
 pub mod user;
 

@@ -8,8 +8,11 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Req
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use tessera_core::CoreError;
 use tessera_core::access::Actor;
+use tessera_core::ids::TenantSlug;
 use tessera_core::service::RequestCtx;
+use tessera_core::tokens::BearerToken;
 
 use crate::{ApiError, App, Backend};
 
@@ -72,7 +75,7 @@ impl<S: Backend> FromRequestParts<App<S>> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, ApiError> {
-        let unauthorized = || ApiError::from(tessera_core::CoreError::Unauthorized);
+        let unauthorized = || ApiError::from(CoreError::Unauthorized);
         let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -80,13 +83,21 @@ impl<S: Backend> FromRequestParts<App<S>> for Admin {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(unauthorized)?
-            .to_owned();
+            .map(BearerToken::from)
+            .ok_or_else(unauthorized)?;
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
             .await
             .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
         let tenant = params.get("tenant").ok_or_else(unauthorized)?;
+        let tenant =
+            TenantSlug::parse(tenant).map_err(|_| CoreError::Forbidden("you may not act in another tenant".into()))?;
         let ClientCtx(ctx) = ClientCtx::from_request_parts(parts, app).await.unwrap_or_else(|e| match e {});
-        Ok(Self(app.authenticate(tenant, &bearer, &ctx).await?))
+        Ok(Self(app.authenticate(&tenant, &bearer, &ctx).await?))
     }
+}
+
+/// A method, app-password or device id from a path. One that does not parse names nothing,
+/// so it is `not_found` of `what`, as an id of nothing is.
+pub(crate) fn path_id<T>(raw: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, CoreError> {
+    parse(raw.trim()).ok_or_else(|| CoreError::NotFound(what.into()))
 }

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
 use tessera_core::ids::UserId;
+use tessera_core::ids::{TenantSlug, Upn};
 use tessera_core::mfa::MethodKind;
 use tessera_core::ports::Clock;
 use tessera_core::service::Tessera;
@@ -41,7 +42,10 @@ async fn spawn_app() -> TestApp {
     let db = testing::sqlite().await;
     let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap())));
     let services = Tessera::new(db.store.clone(), clock.clone());
-    services.init_tenant("contoso", "admin@contoso.com", PASSWORD.into()).await.unwrap();
+    services
+        .init_tenant(&TenantSlug::parse("contoso").unwrap(), &Upn::parse("admin@contoso.com").unwrap(), PASSWORD.into())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = tessera_web::app(services.clone()).into_make_service_with_connect_info::<SocketAddr>();

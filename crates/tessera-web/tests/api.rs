@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tessera_core::ids::{TenantSlug, Upn};
 use tessera_core::ports::SystemClock;
 use tessera_core::service::Tessera;
 use tessera_store::testing::{self, TestDb};
@@ -24,8 +25,18 @@ struct TestApp {
 
 async fn spawn_app(db: TestDb) -> TestApp {
     let services = Tessera::new(db.store.clone(), Arc::new(SystemClock));
-    services.init_tenant("contoso", "admin@contoso.com", PASSWORD.into()).await.unwrap();
-    services.init_tenant("fabrikam", "admin@fabrikam.com", PASSWORD.into()).await.unwrap();
+    services
+        .init_tenant(&TenantSlug::parse("contoso").unwrap(), &Upn::parse("admin@contoso.com").unwrap(), PASSWORD.into())
+        .await
+        .unwrap();
+    services
+        .init_tenant(
+            &TenantSlug::parse("fabrikam").unwrap(),
+            &Upn::parse("admin@fabrikam.com").unwrap(),
+            PASSWORD.into(),
+        )
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = tessera_web::app(services.clone()).into_make_service_with_connect_info::<SocketAddr>();

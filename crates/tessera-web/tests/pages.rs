@@ -11,8 +11,10 @@ use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
 use tessera_core::auth_ports::AuthStore;
 use tessera_core::ids::UserId;
+use tessera_core::ids::{TenantSlug, Upn};
 use tessera_core::ports::Clock;
 use tessera_core::service::Tessera;
+use tessera_core::tokens::SessionToken;
 use tessera_core::totp::{TotpSecret, base32_decode, step_of};
 use tessera_store::SqlStore;
 use tessera_store::testing::{self, TestDb};
@@ -55,7 +57,10 @@ async fn spawn_app() -> TestApp {
     let start = OffsetDateTime::from_unix_timestamp(now - now.rem_euclid(30) + 5).unwrap();
     let clock = Arc::new(TestClock(Mutex::new(start)));
     let services = Tessera::new(db.store.clone(), clock.clone());
-    services.init_tenant("contoso", "admin@contoso.com", PASSWORD.into()).await.unwrap();
+    services
+        .init_tenant(&TenantSlug::parse("contoso").unwrap(), &Upn::parse("admin@contoso.com").unwrap(), PASSWORD.into())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = tessera_web::app(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -380,7 +385,10 @@ async fn enabled_user_registers_then_needs_the_second_factor() {
     // A half-done sign-in has no security info page.
     let me = b.get("/t/contoso/me").await;
     assert_eq!(me.location.as_deref(), Some("/t/contoso/signin/register"));
-    assert!(matches!(app.services.security_info(&after_password).await, Err(tessera_core::CoreError::Unauthorized)));
+    assert!(matches!(
+        app.services.security_info(&SessionToken::new(&after_password)).await,
+        Err(tessera_core::CoreError::Unauthorized)
+    ));
 
     let page = b.get("/t/contoso/signin/register").await;
     assert_eq!(page.status, StatusCode::OK);

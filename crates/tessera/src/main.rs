@@ -145,7 +145,9 @@ async fn init(args: InitArgs) -> anyhow::Result<()> {
     let password = read_secret_file(&args.admin_password_file)?;
     let store = args.storage.open().await?;
     let services = Tessera::new(store, Arc::new(SystemClock));
-    let (tenant, admin) = services.init_tenant(&args.tenant, &args.admin, password).await?;
+    let slug = tessera_core::ids::TenantSlug::parse(&args.tenant)?;
+    let upn = tessera_core::ids::Upn::parse(&args.admin)?;
+    let (tenant, admin) = services.init_tenant(&slug, &upn, password).await?;
     println!("created tenant '{}' with Global Administrator {} ({})", tenant.slug, admin.upn, admin.id);
     Ok(())
 }

@@ -11,11 +11,12 @@ use crate::admin_ports::{AdminStore, AppPasswordInfo};
 use crate::audit::{AuditAction, AuditQuery, AuditRecord, Page};
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::error::CoreError;
-use crate::ids::UserRef;
+use crate::ids::{MethodId, TenantSlug, UserRef};
 use crate::ports::{Store, StoreTx};
 use crate::report::RegistrationReport;
 use crate::session::{MethodInfo, Session, SessionStage};
 use crate::signin::SignInRecord;
+use crate::tokens::SessionToken;
 use crate::user::User;
 
 /// How many entries of each history the user page shows.
@@ -72,7 +73,12 @@ where
     /// requires one), belong to that tenant, and its user must be enabled and hold at least one
     /// administrator role. A session still waiting for the second factor or for registration
     /// is `MfaRequired` / `MfaRegistrationRequired`; no valid session is `Unauthorized`.
-    pub async fn admin_session(&self, slug: &str, token: &str, ctx: &RequestCtx) -> Result<AdminSession, CoreError> {
+    pub async fn admin_session(
+        &self,
+        slug: &TenantSlug,
+        token: &SessionToken,
+        ctx: &RequestCtx,
+    ) -> Result<AdminSession, CoreError> {
         let session = self.session_in_tenant(slug, token).await?.ok_or(CoreError::Unauthorized)?;
         match session.stage {
             SessionStage::SignedIn => {}
@@ -95,18 +101,23 @@ where
     }
 
     /// As [`Tessera::admin_session`], the actor only.
-    pub async fn admin_actor(&self, slug: &str, token: &str, ctx: &RequestCtx) -> Result<Actor, CoreError> {
+    pub async fn admin_actor(
+        &self,
+        slug: &TenantSlug,
+        token: &SessionToken,
+        ctx: &RequestCtx,
+    ) -> Result<Actor, CoreError> {
         Ok(self.admin_session(slug, token, ctx).await?.actor)
     }
 
     /// The tenant slug of a valid browser session, whatever its stage.
-    pub async fn session_tenant(&self, token: &str) -> Result<Option<String>, CoreError> {
+    pub async fn session_tenant(&self, token: &SessionToken) -> Result<Option<String>, CoreError> {
         let Some(s) = self.current_session(token).await? else { return Ok(None) };
         Ok(self.store.tenant_slug(s.tenant_id).await?)
     }
 
     /// What the admin center shows about one user.
-    pub async fn user_detail(&self, actor: &Actor, user: &str) -> Result<UserDetail, CoreError> {
+    pub async fn user_detail(&self, actor: &Actor, user: &UserRef) -> Result<UserDetail, CoreError> {
         let user = self.get_user(actor, user).await?;
         let now = self.now();
         let (mut sessions, mut mfa_history, mut signins, mut audit) = (None, None, None, None);
@@ -152,12 +163,11 @@ where
     /// An administrator deletes one of a user's registered methods (not their recovery codes:
     /// "require re-registration" removes everything). Needs the right to manage the user's
     /// methods; audited as `user.method.delete`.
-    pub async fn delete_user_method(&self, actor: &Actor, user: &str, method: &str) -> Result<(), CoreError> {
+    pub async fn delete_user_method(&self, actor: &Actor, user: &UserRef, id: MethodId) -> Result<(), CoreError> {
         let permit = authorize(actor, actor.tenant_id, Action::ManageMethods, TargetKind::User)?;
         let user = self.get_user(actor, user).await?;
         permit.check_target(user.tenant_id, &user.roles, user.upn.as_str())?;
         let not_found = || CoreError::NotFound("the sign-in method".into());
-        let id = crate::ids::MethodId::parse(method.trim()).ok_or_else(not_found)?;
         let info = self.store.methods(user.id).await?.into_iter().find(|m| m.id == id).ok_or_else(not_found)?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_method(user.id, id).await? {

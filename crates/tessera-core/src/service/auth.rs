@@ -10,6 +10,7 @@ use crate::error::{CoreError, StoreError};
 use crate::ids::{AuditId, DisplayName, TenantId, TenantSlug, Upn, UserId};
 use crate::password::{self, Password};
 use crate::ports::{ApiToken, Store, StoreTx};
+use crate::tokens::BearerToken;
 use crate::user::{NewUser, Tenant, User};
 
 /// A freshly issued bearer token. The token itself is returned once and stored only hashed.
@@ -29,12 +30,10 @@ impl<S: Store> Tessera<S> {
     /// tenant is an error.
     pub async fn init_tenant(
         &self,
-        slug: &str,
-        admin_upn: &str,
+        slug: &TenantSlug,
+        upn: &Upn,
         admin_password: String,
     ) -> Result<(Tenant, User), CoreError> {
-        let slug = TenantSlug::parse(slug)?;
-        let upn = Upn::parse(admin_upn)?;
         let password = Password::parse(admin_password)?;
         let hash = self.blocking(move || password::hash(&password)).await??;
         let now = self.now();
@@ -50,7 +49,7 @@ impl<S: Store> Tessera<S> {
             created_at: now,
         };
         let mut tx = self.store.begin().await?;
-        if tx.tenant_by_slug(&slug).await?.is_some() {
+        if tx.tenant_by_slug(slug).await?.is_some() {
             return Err(CoreError::TenantExists(slug.to_string()));
         }
         // A concurrent init of the same slug may commit between the check and the insert.
@@ -87,7 +86,7 @@ impl<S: Store> Tessera<S> {
         let user = User {
             id: admin.id,
             tenant_id: tenant.id,
-            upn,
+            upn: upn.clone(),
             display_name: admin.display_name.as_str().to_owned(),
             account_enabled: true,
             per_user_mfa_state: crate::mfa::PerUserMfaState::Disabled,
@@ -117,8 +116,14 @@ impl<S: Store> Tessera<S> {
 
     /// Authenticates a bearer token for a request on tenant `slug`. A token of another tenant
     /// is refused.
-    pub async fn authenticate(&self, slug: &str, bearer: &str, ctx: &RequestCtx) -> Result<Actor, CoreError> {
-        let token = self.store.api_token(&sha256_b64(bearer.as_bytes())).await?.ok_or(CoreError::Unauthorized)?;
+    pub async fn authenticate(
+        &self,
+        slug: &TenantSlug,
+        bearer: &BearerToken,
+        ctx: &RequestCtx,
+    ) -> Result<Actor, CoreError> {
+        let token =
+            self.store.api_token(&sha256_b64(bearer.expose().as_bytes())).await?.ok_or(CoreError::Unauthorized)?;
         if token.expires_at <= self.now() {
             return Err(CoreError::Unauthorized);
         }

@@ -14,10 +14,11 @@ use crate::audit::AuditAction;
 use crate::auth_ports::{AuthStore, AuthTx};
 use crate::credential_ports::{AppPasswordRecord, CredentialStore, CredentialTx, RememberedDevice};
 use crate::error::CoreError;
-use crate::ids::{AppPasswordId, DeviceId};
+use crate::ids::{AppPasswordId, DeviceId, UserRef};
 use crate::password::{self, Password};
 use crate::ports::{Store, StoreTx};
 use crate::session::{Session, SessionStage, ThrottleKey};
+use crate::tokens::SessionToken;
 use crate::user::User;
 
 /// An app password just created: its secret is shown this once and never stored.
@@ -55,17 +56,13 @@ pub struct MyCredentials {
 
 /// An app password or remembered device id as the caller gave it; one that is not an id is
 /// "not found", like an id of nothing.
-fn parse_id<T>(id: &str, what: &str, parse: fn(&str) -> Option<T>) -> Result<T, CoreError> {
-    parse(id.trim()).ok_or_else(|| CoreError::NotFound(what.into()))
-}
-
 impl<S> Tessera<S>
 where
     S: Store + AuthStore + CredentialStore + AdminStore,
     S::Tx: AuthTx + CredentialTx,
 {
     /// The signed-in (not half-signed-in) user of a session.
-    async fn signed_in_user(&self, token: &str) -> Result<(Session, User), CoreError> {
+    async fn signed_in_user(&self, token: &SessionToken) -> Result<(Session, User), CoreError> {
         let (s, user) = self.session_user(token).await?;
         if s.stage != SessionStage::SignedIn {
             return Err(CoreError::Unauthorized);
@@ -74,7 +71,7 @@ where
     }
 
     /// The signed-in user's app passwords and remembered devices.
-    pub async fn my_credentials(&self, token: &str) -> Result<MyCredentials, CoreError> {
+    pub async fn my_credentials(&self, token: &SessionToken) -> Result<MyCredentials, CoreError> {
         let (_, user) = self.signed_in_user(token).await?;
         let settings = self.store.settings(user.tenant_id).await?;
         Ok(MyCredentials {
@@ -89,7 +86,7 @@ where
     /// second factor given in the last minutes (if the user has one), at most 40 per user.
     pub async fn create_app_password(
         &self,
-        token: &str,
+        token: &SessionToken,
         name: &str,
         ctx: &RequestCtx,
     ) -> Result<NewAppPassword, CoreError> {
@@ -140,22 +137,31 @@ where
     }
 
     /// Deletes one of the signed-in user's app passwords.
-    pub async fn delete_my_app_password(&self, token: &str, id: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
+    pub async fn delete_my_app_password(
+        &self,
+        token: &SessionToken,
+        id: AppPasswordId,
+        ctx: &RequestCtx,
+    ) -> Result<(), CoreError> {
         let (_, user) = self.signed_in_user(token).await?;
         let actor = super::signin::self_actor(&user, ctx.source_ip);
         self.delete_app_password_of(&actor, &user, id).await
     }
 
     /// Forgets one of the signed-in user's remembered devices.
-    pub async fn forget_my_device(&self, token: &str, id: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
+    pub async fn forget_my_device(
+        &self,
+        token: &SessionToken,
+        id: DeviceId,
+        ctx: &RequestCtx,
+    ) -> Result<(), CoreError> {
         let (_, user) = self.signed_in_user(token).await?;
         let actor = super::signin::self_actor(&user, ctx.source_ip);
         self.forget_device_of(&actor, &user, id).await
     }
 
-    async fn delete_app_password_of(&self, actor: &Actor, user: &User, id: &str) -> Result<(), CoreError> {
+    async fn delete_app_password_of(&self, actor: &Actor, user: &User, id: AppPasswordId) -> Result<(), CoreError> {
         let not_found = || CoreError::NotFound("the app password".into());
-        let id = parse_id(id, "the app password", AppPasswordId::parse)?;
         let info = self.store.app_passwords(user.id).await?.into_iter().find(|a| a.id == id).ok_or_else(not_found)?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_app_password(user.id, id).await? {
@@ -173,8 +179,7 @@ where
         Ok(())
     }
 
-    async fn forget_device_of(&self, actor: &Actor, user: &User, id: &str) -> Result<(), CoreError> {
-        let id = parse_id(id, "the remembered device", DeviceId::parse)?;
+    async fn forget_device_of(&self, actor: &Actor, user: &User, id: DeviceId) -> Result<(), CoreError> {
         let mut tx = self.store.begin().await?;
         if !tx.delete_remembered_device(user.id, id).await? {
             return Err(CoreError::NotFound("the remembered device".into()));
@@ -193,7 +198,7 @@ where
 
     /// The "Don't ask again for N days" offer of the MFA prompt: N when the tenant allows
     /// remembering devices.
-    pub async fn remember_offer(&self, token: &str) -> Result<Option<u16>, CoreError> {
+    pub async fn remember_offer(&self, token: &SessionToken) -> Result<Option<u16>, CoreError> {
         let (_, user) = self.session_user(token).await?;
         let settings = self.store.settings(user.tenant_id).await?;
         Ok(settings.allow_remember_devices.then_some(settings.remember_device_days))
@@ -202,7 +207,7 @@ where
     /// "Don't ask again for N days", ticked at the MFA prompt: right after the second factor
     /// was given in this session, and when the tenant allows it, the browser gets a device
     /// token (only its hash is stored) that skips the prompt for the tenant's number of days.
-    pub async fn remember_device(&self, token: &str, ctx: &RequestCtx) -> Result<DeviceToken, CoreError> {
+    pub async fn remember_device(&self, token: &SessionToken, ctx: &RequestCtx) -> Result<DeviceToken, CoreError> {
         let (s, user) = self.signed_in_user(token).await?;
         let now = self.now();
         if s.mfa_at.is_none_or(|t| t + self.policy.fresh_mfa <= now) {
@@ -239,7 +244,7 @@ where
     }
 
     /// The user, checked to be one the actor may manage the methods of.
-    async fn managed_user(&self, actor: &Actor, user: &str) -> Result<User, CoreError> {
+    async fn managed_user(&self, actor: &Actor, user: &UserRef) -> Result<User, CoreError> {
         let permit = authorize(actor, actor.tenant_id, Action::ManageMethods, TargetKind::User)?;
         let user = self.get_user(actor, user).await?;
         permit.check_target(user.tenant_id, &user.roles, user.upn.as_str())?;
@@ -247,27 +252,36 @@ where
     }
 
     /// An administrator's list of a user's app passwords (names and times, never secrets).
-    pub async fn user_app_passwords(&self, actor: &Actor, user: &str) -> Result<Vec<AppPasswordInfo>, CoreError> {
+    pub async fn user_app_passwords(&self, actor: &Actor, user: &UserRef) -> Result<Vec<AppPasswordInfo>, CoreError> {
         let user = self.get_user(actor, user).await?;
         Ok(self.store.app_passwords(user.id).await?)
     }
 
     /// An administrator deletes one app password of a user.
-    pub async fn delete_user_app_password(&self, actor: &Actor, user: &str, id: &str) -> Result<(), CoreError> {
+    pub async fn delete_user_app_password(
+        &self,
+        actor: &Actor,
+        user: &UserRef,
+        id: AppPasswordId,
+    ) -> Result<(), CoreError> {
         let user = self.managed_user(actor, user).await?;
         self.delete_app_password_of(actor, &user, id).await
     }
 
     /// An administrator's list of a user's remembered devices. Their IPs and browsers are
     /// sign-in data: the roles that may read the sign-in log may list them.
-    pub async fn user_remembered_devices(&self, actor: &Actor, user: &str) -> Result<Vec<RememberedDevice>, CoreError> {
+    pub async fn user_remembered_devices(
+        &self,
+        actor: &Actor,
+        user: &UserRef,
+    ) -> Result<Vec<RememberedDevice>, CoreError> {
         authorize(actor, actor.tenant_id, Action::ReadLogs, TargetKind::Tenant)?;
         let user = self.get_user(actor, user).await?;
         Ok(self.store.remembered_devices(user.id, self.now()).await?)
     }
 
     /// An administrator forgets one remembered device of a user.
-    pub async fn forget_user_device(&self, actor: &Actor, user: &str, id: &str) -> Result<(), CoreError> {
+    pub async fn forget_user_device(&self, actor: &Actor, user: &UserRef, id: DeviceId) -> Result<(), CoreError> {
         let user = self.managed_user(actor, user).await?;
         self.forget_device_of(actor, &user, id).await
     }
@@ -278,7 +292,7 @@ where
     /// stays signed in with a new session (id), returned. App passwords stay.
     pub async fn change_my_password(
         &self,
-        token: &str,
+        token: &SessionToken,
         current: String,
         new: String,
         ctx: &RequestCtx,
@@ -326,7 +340,7 @@ where
     /// ends the user's sessions, API tokens and remembered devices; a new password ends the
     /// remembered devices (app passwords are separate secrets and stay). One transaction
     /// with its audit record (never the password).
-    pub async fn update_account(&self, actor: &Actor, user: &str, patch: AccountPatch) -> Result<User, CoreError> {
+    pub async fn update_account(&self, actor: &Actor, user: &UserRef, patch: AccountPatch) -> Result<User, CoreError> {
         let permit = authorize(actor, actor.tenant_id, Action::DeleteUser, TargetKind::User)?;
         let target = self.get_user(actor, user).await?;
         permit.check_target(target.tenant_id, &target.roles, target.upn.as_str())?;

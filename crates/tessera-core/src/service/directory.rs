@@ -183,12 +183,11 @@ impl<S: Store> Tessera<S> {
         Ok(report)
     }
 
-    pub async fn delete_user(&self, actor: &Actor, user: &str) -> Result<(), CoreError> {
+    pub async fn delete_user(&self, actor: &Actor, user: &UserRef) -> Result<(), CoreError> {
         let permit = authorize(actor, actor.tenant_id, Action::DeleteUser, TargetKind::User)?;
-        let user_ref = UserRef::parse(user)?;
         let mut tx = self.store.begin().await?;
         let snap = tx
-            .snapshots(actor.tenant_id, std::slice::from_ref(&user_ref))
+            .snapshots(actor.tenant_id, std::slice::from_ref(user))
             .await?
             .pop()
             .ok_or_else(|| CoreError::NotFound(format!("user '{user}'")))?;
@@ -210,10 +209,9 @@ impl<S: Store> Tessera<S> {
         Ok(())
     }
 
-    pub async fn get_user(&self, actor: &Actor, user: &str) -> Result<User, CoreError> {
+    pub async fn get_user(&self, actor: &Actor, user: &UserRef) -> Result<User, CoreError> {
         authorize(actor, actor.tenant_id, Action::ReadDirectory, TargetKind::Tenant)?;
-        let user_ref = UserRef::parse(user)?;
-        self.store.user(actor.tenant_id, &user_ref).await?.ok_or_else(|| CoreError::NotFound(format!("user '{user}'")))
+        self.store.user(actor.tenant_id, user).await?.ok_or_else(|| CoreError::NotFound(format!("user '{user}'")))
     }
 
     pub async fn list_users(
@@ -246,10 +244,10 @@ impl<S: Store> Tessera<S> {
     pub async fn set_mfa_state(
         &self,
         actor: &Actor,
-        user: &str,
+        user: &UserRef,
         state: PerUserMfaState,
     ) -> Result<PerUserMfaState, CoreError> {
-        let rows = vec![BulkRequestRow { user: user.to_owned(), op: BulkOp::SetState(state) }];
+        let rows = vec![BulkRequestRow { user: user.to_string(), op: BulkOp::SetState(state) }];
         match self.bulk(actor, rows, false).await {
             Ok(_) => Ok(state),
             Err(CoreError::BulkRejected(report)) => Err(single_row_error(&report.results[0], user)),
@@ -258,7 +256,7 @@ impl<S: Store> Tessera<S> {
     }
 }
 
-fn single_row_error(row: &BulkRow, user: &str) -> CoreError {
+fn single_row_error(row: &BulkRow, user: &UserRef) -> CoreError {
     let message = row.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
     match row.status {
         RowStatus::NotFound => CoreError::NotFound(format!("user '{user}'")),

@@ -14,6 +14,7 @@ use crate::mfa::MethodKind;
 use crate::ports::{Store, StoreTx};
 use crate::session::{NewMethod, SessionStage, ThrottleKey};
 use crate::signin::{MfaRequiredBy, SignInResult};
+use crate::tokens::SessionToken;
 use crate::totp::{TotpCode, TotpSecret};
 use crate::user::User;
 
@@ -39,7 +40,7 @@ where
     S::Tx: AuthTx,
 {
     /// Offers a new TOTP secret to register (the same one again until it is confirmed).
-    pub async fn begin_totp_registration(&self, token: &str) -> Result<PendingTotp, CoreError> {
+    pub async fn begin_totp_registration(&self, token: &SessionToken) -> Result<PendingTotp, CoreError> {
         let (mut s, user) = self.session_user(token).await?;
         if s.stage == SessionStage::MfaRequired {
             return Err(CoreError::MfaRequired);
@@ -74,7 +75,7 @@ where
     /// the first time, ten recovery codes, returned once); an enabled user becomes enforced.
     pub async fn finish_totp_registration(
         &self,
-        token: &str,
+        token: &SessionToken,
         code: &str,
         label: Option<String>,
         ctx: &RequestCtx,
@@ -149,7 +150,7 @@ where
 
     /// What the signed-in user's security info page shows. A half-done sign-in (password only,
     /// waiting for the second factor or registration) may not read it.
-    pub async fn security_info(&self, token: &str) -> Result<SecurityInfo, CoreError> {
+    pub async fn security_info(&self, token: &SessionToken) -> Result<SecurityInfo, CoreError> {
         let (s, user) = self.session_user(token).await?;
         if s.stage != SessionStage::SignedIn {
             return Err(CoreError::Unauthorized);
@@ -174,7 +175,12 @@ where
     }
 
     /// Deletes one of the signed-in user's methods (needs a fresh second factor).
-    pub async fn delete_my_method(&self, token: &str, method: &str, ctx: &RequestCtx) -> Result<(), CoreError> {
+    pub async fn delete_my_method(
+        &self,
+        token: &SessionToken,
+        id: crate::ids::MethodId,
+        ctx: &RequestCtx,
+    ) -> Result<(), CoreError> {
         let (s, user) = self.session_user(token).await?;
         if s.stage != SessionStage::SignedIn {
             return Err(CoreError::Unauthorized);
@@ -182,7 +188,6 @@ where
         if self.needs_fresh_mfa(&s, &user) {
             return Err(CoreError::FreshMfaRequired);
         }
-        let id = crate::ids::MethodId::parse(method).ok_or_else(|| CoreError::NotFound("method".into()))?;
         let actor = self_actor(&user, ctx.source_ip);
         let mut tx = self.store.begin().await?;
         if !tx.delete_method(user.id, id).await? {
@@ -201,7 +206,11 @@ where
     }
 
     /// Replaces the user's recovery codes by ten new ones (needs a fresh second factor).
-    pub async fn regenerate_recovery_codes(&self, token: &str, ctx: &RequestCtx) -> Result<Vec<String>, CoreError> {
+    pub async fn regenerate_recovery_codes(
+        &self,
+        token: &SessionToken,
+        ctx: &RequestCtx,
+    ) -> Result<Vec<String>, CoreError> {
         let (s, user) = self.session_user(token).await?;
         if s.stage != SessionStage::SignedIn {
             return Err(CoreError::Unauthorized);

@@ -149,10 +149,9 @@ impl<S: Store> Tessera<S> {
     }
 
     /// Resolves a tenant slug, as "not found" when it does not exist.
-    async fn tenant_id(&self, slug: &str) -> Result<TenantId, CoreError> {
-        let slug = crate::ids::TenantSlug::parse(slug)?;
+    async fn tenant_id(&self, slug: &crate::ids::TenantSlug) -> Result<TenantId, CoreError> {
         self.store
-            .tenant_by_slug(&slug)
+            .tenant_by_slug(slug)
             .await?
             .map(|t| t.id)
             .ok_or_else(|| CoreError::NotFound(format!("tenant '{slug}'")))

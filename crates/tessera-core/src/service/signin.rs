@@ -26,6 +26,7 @@ pub use crate::signin::Client;
 use crate::signin::{
     CredentialKind, Decision, FailureReason, MfaRequiredBy, MfaSkip, SignInFacts, SignInRecord, SignInResult, decide,
 };
+use crate::tokens::SessionToken;
 use crate::totp::{TotpCode, TotpSecret};
 use crate::user::User;
 
@@ -34,7 +35,7 @@ const RECOVERY_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 /// A session just created or rotated: the cookie value (returned once) and the session.
 pub struct Started {
-    pub token: String,
+    pub token: SessionToken,
     pub session: Session,
 }
 
@@ -368,7 +369,7 @@ where
             user_agent: ua,
             pending_secret: None,
         };
-        Ok(Started { token, session })
+        Ok(Started { token: SessionToken::new(token), session })
     }
 
     /// Moves a session to a new id (and stage): the id always changes at sign-in.
@@ -395,7 +396,7 @@ where
             s.mfa_method = Some(m);
         }
         self.store.replace_session(&old.id_hash, &s).await?;
-        Ok(Started { token, session: s })
+        Ok(Started { token: SessionToken::new(token), session: s })
     }
 
     /// Browser sign-in with UPN and password. The new session is signed in, or waits for the
@@ -429,8 +430,8 @@ where
     }
 
     /// The session behind a cookie, if it is still valid (absolute and idle timeouts).
-    pub async fn current_session(&self, token: &str) -> Result<Option<Session>, CoreError> {
-        let Some(mut s) = self.store.session(&sha256_b64(token.as_bytes())).await? else { return Ok(None) };
+    pub async fn current_session(&self, token: &SessionToken) -> Result<Option<Session>, CoreError> {
+        let Some(mut s) = self.store.session(&sha256_b64(token.expose().as_bytes())).await? else { return Ok(None) };
         let now = self.now();
         let idle_over = s.stage == SessionStage::SignedIn && s.last_seen_at + self.policy.session_idle <= now;
         if s.expires_at <= now || idle_over {
@@ -446,13 +447,17 @@ where
 
     /// As [`Tessera::current_session`], for pages of tenant `slug`: a session of another
     /// tenant does not count there.
-    pub async fn session_in_tenant(&self, slug: &str, token: &str) -> Result<Option<Session>, CoreError> {
+    pub async fn session_in_tenant(
+        &self,
+        slug: &TenantSlug,
+        token: &SessionToken,
+    ) -> Result<Option<Session>, CoreError> {
         let Some(s) = self.current_session(token).await? else { return Ok(None) };
-        let same = self.store.tenant_slug(s.tenant_id).await?.is_some_and(|t| t == slug);
+        let same = self.store.tenant_slug(s.tenant_id).await?.is_some_and(|t| t == slug.as_str());
         Ok(same.then_some(s))
     }
 
-    pub(super) async fn session_user(&self, token: &str) -> Result<(Session, User), CoreError> {
+    pub(super) async fn session_user(&self, token: &SessionToken) -> Result<(Session, User), CoreError> {
         let s = self.current_session(token).await?.ok_or(CoreError::Unauthorized)?;
         let user = self
             .store
@@ -464,7 +469,7 @@ where
     }
 
     /// The second factor of a browser sign-in (or a step-up in a signed-in session).
-    pub async fn verify_mfa(&self, token: &str, code: &str, ctx: &RequestCtx) -> Result<Started, CoreError> {
+    pub async fn verify_mfa(&self, token: &SessionToken, code: &str, ctx: &RequestCtx) -> Result<Started, CoreError> {
         let (s, user) = self.session_user(token).await?;
         if s.stage == SessionStage::RegistrationRequired {
             return Err(CoreError::MfaRegistrationRequired);
@@ -497,13 +502,13 @@ where
         Ok(self.store.tenant_slug(tenant).await?.unwrap_or_default())
     }
 
-    pub async fn sign_out(&self, token: &str) -> Result<(), CoreError> {
-        Ok(self.store.delete_session(&sha256_b64(token.as_bytes())).await?)
+    pub async fn sign_out(&self, token: &SessionToken) -> Result<(), CoreError> {
+        Ok(self.store.delete_session(&sha256_b64(token.expose().as_bytes())).await?)
     }
 
     /// An admin's view of a user's sessions. Their IPs and user agents are sign-in data: the
     /// roles that may read the sign-in log may list them.
-    pub async fn user_sessions(&self, actor: &Actor, user: &str) -> Result<Vec<SessionView>, CoreError> {
+    pub async fn user_sessions(&self, actor: &Actor, user: &UserRef) -> Result<Vec<SessionView>, CoreError> {
         crate::access::authorize(
             actor,
             actor.tenant_id,
@@ -517,7 +522,7 @@ where
 
     /// An admin's "revoke all sessions": every browser session and API token of the user ends,
     /// in the transaction that writes the audit record.
-    pub async fn revoke_sessions(&self, actor: &Actor, user: &str) -> Result<u64, CoreError> {
+    pub async fn revoke_sessions(&self, actor: &Actor, user: &UserRef) -> Result<u64, CoreError> {
         let permit = crate::access::authorize(
             actor,
             actor.tenant_id,

@@ -9,11 +9,13 @@ use std::time::Duration;
 use tessera_core::access::Actor;
 use tessera_core::app_password;
 use tessera_core::credential_ports::{AppPasswordRecord, CredentialTx};
+use tessera_core::ids::{TenantSlug, Upn, UserRef};
 use tessera_core::mfa::{BulkOp, MethodKind};
 use tessera_core::ports::{Store, StoreTx, SystemClock};
 use tessera_core::service::{BulkRequestRow, ImportRow, LogFilter, NewUserInput, RequestCtx, Tessera};
 use tessera_core::settings::MfaSettingsPatch;
 use tessera_core::signin::SignInRecord;
+use tessera_core::tokens::BearerToken;
 use tessera_ldap::Limits;
 use tessera_store::SqlStore;
 use tessera_store::testing::TestDb;
@@ -198,7 +200,7 @@ impl World {
     /// Creates an app password for a user of contoso, as the security info page does, through
     /// the store; returns its secret as shown (`abcd efgh ...`).
     pub async fn add_app_password(&self, upn: &str) -> String {
-        let user = self.services.get_user(&self.actor, upn).await.expect("user");
+        let user = self.services.get_user(&self.actor, &UserRef::parse(upn).unwrap()).await.expect("user");
         let secret = app_password::generate().expect("secret");
         let normalized = app_password::normalize(&secret).expect("normalized");
         let rec = AppPasswordRecord {
@@ -217,7 +219,7 @@ impl World {
     /// Registers an authenticator app for a user of contoso (a method row, as registration
     /// leaves it; its secret does not matter to LDAP).
     pub async fn register_authenticator(&self, upn: &str) {
-        let user = self.services.get_user(&self.actor, upn).await.expect("user");
+        let user = self.services.get_user(&self.actor, &UserRef::parse(upn).unwrap()).await.expect("user");
         tessera_store::testing::seed_method(&self.db.store, user.id, MethodKind::Totp).await;
     }
 
@@ -241,9 +243,15 @@ impl World {
 
 /// A tenant with its Global Administrator, signed in through the API.
 async fn admin(services: &Tessera<SqlStore>, slug: &str, upn: &str) -> Actor {
-    services.init_tenant(slug, upn, ADMIN_PW.into()).await.expect("init tenant");
+    services
+        .init_tenant(&TenantSlug::parse(slug).unwrap(), &Upn::parse(upn).unwrap(), ADMIN_PW.into())
+        .await
+        .expect("init tenant");
     let token = services.issue_token(slug, upn, ADMIN_PW.into(), None, &ctx()).await.expect("token");
-    services.authenticate(slug, &token.access_token, &ctx()).await.expect("actor")
+    services
+        .authenticate(&TenantSlug::parse(slug).unwrap(), &BearerToken::new(&token.access_token), &ctx())
+        .await
+        .expect("actor")
 }
 
 /// `ldapsearch` as one bound user.

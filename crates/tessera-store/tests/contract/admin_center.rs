@@ -9,6 +9,8 @@ use tessera_core::mfa::{BulkOp, MethodKind, PerUserMfaState::*, UserSettingsOpti
 use tessera_store::testing;
 
 use crate::common::{ADMIN_PASSWORD, PW, actor, ctx, envs, rows};
+use tessera_core::ids::{MethodId, TenantSlug, UserRef};
+use tessera_core::tokens::SessionToken;
 
 #[tokio::test]
 async fn registration_report_counts_states_and_methods_and_lists_who_must_register() {
@@ -82,7 +84,7 @@ async fn user_detail_shows_app_passwords_devices_and_histories() {
             BulkOp::ManageUserSettings(UserSettingsOptions { revoke_remembered_devices: true, ..Default::default() });
         env.svc.bulk(&env.ga, rows(revoke, &["alice@contoso.com"]), false).await.unwrap();
 
-        let d = env.svc.user_detail(&env.ga, "alice@contoso.com").await.unwrap();
+        let d = env.svc.user_detail(&env.ga, &UserRef::parse("alice@contoso.com").unwrap()).await.unwrap();
         assert_eq!(d.user.id, alice.id, "[{b}]");
         assert_eq!(d.app_passwords.len(), 1, "[{b}]");
         assert_eq!(d.app_passwords[0].name, "Outlook on the old laptop", "[{b}]");
@@ -94,13 +96,13 @@ async fn user_detail_shows_app_passwords_devices_and_histories() {
         assert!(d.signins.as_ref().unwrap().is_empty(), "[{b}]");
 
         // The admin's own page lists what they did to others too (actor or target).
-        let mine = env.svc.user_detail(&env.ga, "admin@contoso.com").await.unwrap();
+        let mine = env.svc.user_detail(&env.ga, &UserRef::parse("admin@contoso.com").unwrap()).await.unwrap();
         let actions: Vec<&str> = mine.audit.as_ref().unwrap().iter().map(|r| r.action.as_str()).collect();
         assert_eq!(&actions[..3], ["user.mfa.manageUserSettings", "user.mfa.setState", "user.create"], "[{b}]");
 
         // A Helpdesk Administrator may not read the logs: no histories, the rest is there.
         let hd = env.user_with("hd@contoso.com", &[Role::HelpdeskAdministrator], None).await;
-        let d = env.svc.user_detail(&actor(&hd), "alice@contoso.com").await.unwrap();
+        let d = env.svc.user_detail(&actor(&hd), &UserRef::parse("alice@contoso.com").unwrap()).await.unwrap();
         assert!(d.mfa_history.is_none() && d.signins.is_none() && d.audit.is_none(), "[{b}]");
         assert!(d.sessions.is_none(), "[{b}] sessions are sign-in data");
         assert_eq!(d.app_passwords.len(), 1, "[{b}]");
@@ -114,26 +116,33 @@ async fn an_administrator_deletes_one_method_of_a_user_with_an_audit_record() {
         let alice = env.user("alice@contoso.com").await;
         testing::seed_method(env.store(), alice.id, MethodKind::Totp).await;
         testing::seed_method(env.store(), alice.id, MethodKind::Webauthn).await;
-        let methods = env.svc.user_detail(&env.ga, "alice@contoso.com").await.unwrap().methods;
+        let methods =
+            env.svc.user_detail(&env.ga, &UserRef::parse("alice@contoso.com").unwrap()).await.unwrap().methods;
         let totp = methods.iter().find(|m| m.kind == MethodKind::Totp).unwrap().id;
 
         // Roles that may not manage methods, or not of this target, change nothing.
         let policy = env.user_with("pol@contoso.com", &[Role::AuthenticationPolicyAdministrator], None).await;
         let hd = env.user_with("hd@contoso.com", &[Role::HelpdeskAdministrator], None).await;
         testing::seed_method(env.store(), env.admin.id, MethodKind::Totp).await;
-        let ga_method = env.svc.user_detail(&env.ga, "admin@contoso.com").await.unwrap().methods[0].id;
+        let ga_method =
+            env.svc.user_detail(&env.ga, &UserRef::parse("admin@contoso.com").unwrap()).await.unwrap().methods[0].id;
         let fp = env.fingerprint().await;
-        let r = env.svc.delete_user_method(&actor(&policy), "alice@contoso.com", &totp.to_string()).await;
+        let r = env.svc.delete_user_method(&actor(&policy), &UserRef::parse("alice@contoso.com").unwrap(), totp).await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] {r:?}");
-        let r = env.svc.delete_user_method(&actor(&hd), "admin@contoso.com", &ga_method.to_string()).await;
+        let r = env.svc.delete_user_method(&actor(&hd), &UserRef::parse("admin@contoso.com").unwrap(), ga_method).await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] Helpdesk on a Global Administrator: {r:?}");
         for bad in ["not-a-uuid", &ga_method.to_string(), &uuid::Uuid::now_v7().to_string()] {
-            let r = env.svc.delete_user_method(&actor(&hd), "alice@contoso.com", bad).await;
+            // A malformed id names no method: the edge that parses it answers not found.
+            let alice = UserRef::parse("alice@contoso.com").unwrap();
+            let r = match MethodId::parse(bad) {
+                Some(id) => env.svc.delete_user_method(&actor(&hd), &alice, id).await,
+                None => Err(CoreError::NotFound("the sign-in method".into())),
+            };
             assert!(matches!(r, Err(CoreError::NotFound(_))), "[{b}] {bad}: {r:?}");
         }
         assert_eq!(env.fingerprint().await, fp, "[{b}] nothing changed");
 
-        env.svc.delete_user_method(&actor(&hd), "alice@contoso.com", &totp.to_string()).await.unwrap();
+        env.svc.delete_user_method(&actor(&hd), &UserRef::parse("alice@contoso.com").unwrap(), totp).await.unwrap();
         let left = env.get("alice@contoso.com").await.unwrap().methods;
         assert_eq!(left, [MethodKind::Webauthn], "[{b}]");
         let rec = &env.audit_all().await[0];
@@ -151,26 +160,29 @@ async fn admin_session_needs_a_signed_in_administrator_of_that_tenant() {
         let svc = &env.svc;
         let started =
             svc.sign_in_password("contoso", "admin@contoso.com", ADMIN_PASSWORD.into(), &ctx()).await.unwrap();
-        let a = svc.admin_session("contoso", &started.token, &ctx()).await.unwrap();
+        let a = svc.admin_session(&TenantSlug::parse("contoso").unwrap(), &started.token, &ctx()).await.unwrap();
         assert_eq!(a.actor.user_id(), env.admin.id, "[{b}]");
         assert_eq!(a.actor.roles(), [Role::GlobalAdministrator], "[{b}]");
         assert_eq!(a.actor.source_ip(), ctx().source_ip, "[{b}]");
         assert_eq!(a.session.csrf, started.session.csrf, "[{b}]");
-        assert_eq!(svc.admin_actor("contoso", &started.token, &ctx()).await.unwrap().user_id(), env.admin.id);
+        assert_eq!(
+            svc.admin_actor(&TenantSlug::parse("contoso").unwrap(), &started.token, &ctx()).await.unwrap().user_id(),
+            env.admin.id
+        );
         assert_eq!(svc.session_tenant(&started.token).await.unwrap().as_deref(), Some("contoso"), "[{b}]");
 
         // Another tenant's pages, an unknown token: no session there.
         env.other_tenant("fabrikam").await;
-        for (slug, token) in [("fabrikam", started.token.as_str()), ("contoso", "made-up")] {
-            let r = svc.admin_session(slug, token, &ctx()).await;
+        for (slug, token) in [("fabrikam", started.token.expose()), ("contoso", "made-up")] {
+            let r = svc.admin_session(&TenantSlug::parse(slug).unwrap(), &SessionToken::new(token), &ctx()).await;
             assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] {slug}: {r:?}");
         }
-        assert_eq!(svc.session_tenant("made-up").await.unwrap(), None, "[{b}]");
+        assert_eq!(svc.session_tenant(&SessionToken::new("made-up")).await.unwrap(), None, "[{b}]");
 
         // A signed-in user without a role may not.
         env.user_with("plain@contoso.com", &[], Some(PW)).await;
         let plain = svc.sign_in_password("contoso", "plain@contoso.com", PW.into(), &ctx()).await.unwrap();
-        let r = svc.admin_session("contoso", &plain.token, &ctx()).await;
+        let r = svc.admin_session(&TenantSlug::parse("contoso").unwrap(), &plain.token, &ctx()).await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] {r:?}");
 
         // An administrator whose second factor is still due is not signed in yet.
@@ -178,14 +190,14 @@ async fn admin_session_needs_a_signed_in_administrator_of_that_tenant() {
         testing::seed_method(env.store(), hd.id, MethodKind::Totp).await;
         env.set_states(&[("hd@contoso.com", Enforced)]).await;
         let half = svc.sign_in_password("contoso", "hd@contoso.com", PW.into(), &ctx()).await.unwrap();
-        let r = svc.admin_session("contoso", &half.token, &ctx()).await;
+        let r = svc.admin_session(&TenantSlug::parse("contoso").unwrap(), &half.token, &ctx()).await;
         assert!(matches!(r, Err(CoreError::MfaRequired)), "[{b}] {r:?}");
         env.set_states(&[("hd@contoso.com", Enforced)]).await;
         let reg =
             BulkOp::ManageUserSettings(UserSettingsOptions { require_reregistration: true, ..Default::default() });
         svc.bulk(&env.ga, rows(reg, &["hd@contoso.com"]), false).await.unwrap();
         let half = svc.sign_in_password("contoso", "hd@contoso.com", PW.into(), &ctx()).await.unwrap();
-        let r = svc.admin_session("contoso", &half.token, &ctx()).await;
+        let r = svc.admin_session(&TenantSlug::parse("contoso").unwrap(), &half.token, &ctx()).await;
         assert!(matches!(r, Err(CoreError::MfaRegistrationRequired)), "[{b}] {r:?}");
     }
 }

@@ -7,6 +7,7 @@ use tessera_core::mfa::PerUserMfaState::*;
 use tessera_core::mfa::{BulkOp, BulkReport, QuickStep, RowStatus};
 
 use crate::common::{Env, SOURCE_IP, actor, envs, rejected, rows};
+use tessera_core::ids::UserRef;
 
 const ENABLE: BulkOp = BulkOp::QuickStep(QuickStep::Enable);
 const ENFORCE: BulkOp = BulkOp::QuickStep(QuickStep::Enforce);
@@ -82,7 +83,7 @@ async fn quick_steps_report_each_row_with_before_and_after() {
                 assert_eq!(env.state(u).await, states[i], "[{b}] {step:?} stored state of {u}");
             }
             for u in us {
-                env.svc.delete_user(&env.ga, u).await.unwrap();
+                env.svc.delete_user(&env.ga, &UserRef::parse(u).unwrap()).await.unwrap();
             }
         }
     }
@@ -209,7 +210,7 @@ async fn one_audit_record_per_user_changed_with_one_correlation_id() {
         }
 
         // Setting an explicit state (the Graph PATCH) is one audited row too.
-        let st = env.svc.set_mfa_state(&ga, "enf@contoso.com", Disabled).await.unwrap();
+        let st = env.svc.set_mfa_state(&ga, &UserRef::parse("enf@contoso.com").unwrap(), Disabled).await.unwrap();
         assert_eq!(st, Disabled, "[{b}] set state");
         let audit = env.audit_all().await;
         assert_eq!(audit[0].action, "user.mfa.setState", "[{b}] setState action");
@@ -218,7 +219,7 @@ async fn one_audit_record_per_user_changed_with_one_correlation_id() {
             (Some(json!("enforced")), Some(json!("disabled"))),
             "[{b}] setState before/after"
         );
-        let r = env.svc.set_mfa_state(&ga, "ghost@contoso.com", Enforced).await;
+        let r = env.svc.set_mfa_state(&ga, &UserRef::parse("ghost@contoso.com").unwrap(), Enforced).await;
         assert!(matches!(r, Err(CoreError::NotFound(_))), "[{b}] set state of unknown user: {r:?}");
     }
 }

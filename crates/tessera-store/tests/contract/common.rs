@@ -10,6 +10,7 @@ use tessera_core::access::{Actor, Role};
 use tessera_core::audit::{AuditQuery, AuditRecord};
 use tessera_core::crypto::{DataKey, Keyring};
 use tessera_core::ids::UserRef;
+use tessera_core::ids::{TenantSlug, Upn};
 use tessera_core::mfa::{BulkOp, BulkReport, PerUserMfaState};
 use tessera_core::ports::{Clock, Store};
 use tessera_core::service::{BulkRequestRow, ImportRow, NewUserInput, RequestCtx, Started, Tessera};
@@ -67,7 +68,11 @@ pub async fn envs() -> Vec<Env> {
         let svc = Tessera::new(db.store.clone(), clock.clone());
         let b = db.name;
         let (tenant, admin) = svc
-            .init_tenant("contoso", "admin@contoso.com", ADMIN_PASSWORD.into())
+            .init_tenant(
+                &TenantSlug::parse("contoso").unwrap(),
+                &Upn::parse("admin@contoso.com").unwrap(),
+                ADMIN_PASSWORD.into(),
+            )
             .await
             .unwrap_or_else(|e| panic!("[{b}] init_tenant: {e}"));
         let ga = actor(&admin);
@@ -135,7 +140,11 @@ impl Env {
         let b = self.b;
         let (t, admin) = self
             .svc
-            .init_tenant(slug, &format!("admin@{slug}.com"), ADMIN_PASSWORD.into())
+            .init_tenant(
+                &TenantSlug::parse(slug).unwrap(),
+                &Upn::parse(&format!("admin@{slug}.com")).unwrap(),
+                ADMIN_PASSWORD.into(),
+            )
             .await
             .unwrap_or_else(|e| panic!("[{b}] init {slug}: {e}"));
         let a = actor(&admin);

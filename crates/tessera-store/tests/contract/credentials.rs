@@ -192,7 +192,7 @@ async fn deleting_remembered_devices_and_app_passwords_touches_only_the_users_ow
         assert_eq!(testing::user_rows(store, bob.id).await.remembered_devices, 1, "[{b}] bob's kept");
 
         // Deleting a user takes their remembered devices with them.
-        env.svc.delete_user(&env.ga, "bob@contoso.com").await.unwrap();
+        env.svc.delete_user(&env.ga, &UserRef::parse("bob@contoso.com").unwrap()).await.unwrap();
         assert_eq!(testing::user_rows(store, bob.id).await.remembered_devices, 0, "[{b}] cascade");
     }
 }

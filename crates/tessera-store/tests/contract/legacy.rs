@@ -13,6 +13,8 @@ use tessera_store::SqlStore;
 use time::Duration;
 
 use crate::common::{Env, PW, code, ctx, envs, registered, rows, services};
+use tessera_core::ids::UserRef;
+use tessera_core::tokens::SessionToken;
 
 async fn last_signin(env: &Env) -> SignInRecord {
     let q = tessera_core::service::LogFilter { limit: Some(1), ..Default::default() };
@@ -28,7 +30,7 @@ async fn settings(env: &Env, patch: MfaSettingsPatch) {
 async fn signed_in_with_mfa(env: &Env, svc: &Tessera<SqlStore>, upn: &str, c: &RequestCtx) -> String {
     let s = svc.sign_in_password("contoso", upn, PW.into(), c).await.unwrap();
     assert_eq!(s.session.stage, SessionStage::MfaRequired, "[{}]", env.b);
-    s.token
+    s.token.expose().to_owned()
 }
 
 #[tokio::test]
@@ -72,7 +74,7 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
         // without spaces too.
         env.clock.advance(Duration::seconds(30));
         let s = signed_in_with_mfa(&env, &svc, "erin@contoso.com", &ctx()).await;
-        let done = svc.verify_mfa(&s, &code(&secret, &env, 0), &ctx()).await.unwrap();
+        let done = svc.verify_mfa(&SessionToken::new(&s), &code(&secret, &env, 0), &ctx()).await.unwrap();
         let created = svc.create_app_password(&done.token, "Mail", &ctx()).await.unwrap();
         let typed = created.secret.replace(' ', "").to_uppercase();
         let bound = svc.legacy_bind(None, "erin@contoso.com", typed.clone(), &ctx()).await.unwrap();
@@ -83,7 +85,7 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
             ("success", Some("appPassword")),
             "[{b}]"
         );
-        let listed = svc.user_app_passwords(&env.ga, "erin@contoso.com").await.unwrap();
+        let listed = svc.user_app_passwords(&env.ga, &UserRef::parse("erin@contoso.com").unwrap()).await.unwrap();
         assert!(listed[0].last_used_at.is_some(), "[{b}] last used is kept");
         // Another user's app password is not yours.
         let r = svc.legacy_bind(None, "dora@contoso.com", typed.clone(), &ctx()).await;
@@ -98,7 +100,11 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
             Some("app_passwords_not_allowed"),
             "[{b}]"
         );
-        assert_eq!(svc.user_app_passwords(&env.ga, "erin@contoso.com").await.unwrap().len(), 1, "[{b}]");
+        assert_eq!(
+            svc.user_app_passwords(&env.ga, &UserRef::parse("erin@contoso.com").unwrap()).await.unwrap().len(),
+            1,
+            "[{b}]"
+        );
         settings(&env, MfaSettingsPatch { allow_app_passwords: Some(true), ..Default::default() }).await;
         svc.legacy_bind(None, "erin@contoso.com", typed.clone(), &ctx()).await.unwrap();
 
@@ -109,9 +115,13 @@ async fn binds_follow_the_per_user_state_and_app_passwords() {
         assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}]");
 
         // A disabled account binds with nothing.
-        svc.update_account(&env.ga, "dora@contoso.com", AccountPatch { account_enabled: Some(false), password: None })
-            .await
-            .unwrap();
+        svc.update_account(
+            &env.ga,
+            &UserRef::parse("dora@contoso.com").unwrap(),
+            AccountPatch { account_enabled: Some(false), password: None },
+        )
+        .await
+        .unwrap();
         let r = svc.legacy_bind(None, "dora@contoso.com", PW.into(), &ctx()).await;
         assert!(matches!(r, Err(CoreError::InvalidCredentials)), "[{b}]");
         assert_eq!(last_signin(&env).await.failure_reason.map(|r| r.as_str()), Some("account_disabled"), "[{b}]");
@@ -161,9 +171,9 @@ async fn app_passwords_need_the_setting_a_name_and_stop_at_forty() {
         assert!(matches!(r, Err(CoreError::LimitReached(_))), "[{b}] {r:?}");
         let mine = svc.my_credentials(&s.token).await.unwrap();
         assert_eq!(mine.app_passwords.len(), 40, "[{b}]");
-        let first = mine.app_passwords[0].id.to_string();
-        svc.delete_my_app_password(&s.token, &first, &ctx()).await.unwrap();
-        let again = svc.delete_my_app_password(&s.token, &first, &ctx()).await;
+        let first = mine.app_passwords[0].id;
+        svc.delete_my_app_password(&s.token, first, &ctx()).await.unwrap();
+        let again = svc.delete_my_app_password(&s.token, first, &ctx()).await;
         assert!(matches!(again, Err(CoreError::NotFound(_))), "[{b}]");
         svc.create_app_password(&s.token, "Replacement", &ctx()).await.unwrap();
         let audit = env.audit_actions().await;
@@ -189,7 +199,7 @@ async fn a_remembered_device_skips_the_prompt_until_restored_or_the_password_cha
         let (_, secret) = registered(&env, &svc, "hal@contoso.com", PerUserMfaState::Enforced).await;
         env.clock.advance(Duration::seconds(30));
         let s = signed_in_with_mfa(&env, &svc, "hal@contoso.com", &ctx()).await;
-        let done = svc.verify_mfa(&s, &code(&secret, &env, 0), &ctx()).await.unwrap();
+        let done = svc.verify_mfa(&SessionToken::new(&s), &code(&secret, &env, 0), &ctx()).await.unwrap();
         let device = svc.remember_device(&done.token, &ctx()).await.unwrap();
         assert_eq!(device.max_age, Duration::days(7), "[{b}]");
         let with_device = RequestCtx { device_tokens: vec!["junk".into(), device.token.clone()], ..ctx() };
@@ -199,7 +209,7 @@ async fn a_remembered_device_skips_the_prompt_until_restored_or_the_password_cha
         let rec = last_signin(&env).await;
         assert_eq!(rec.mfa_skipped_by, Some(MfaSkip::RememberedDevice), "[{b}]");
         assert_eq!(rec.mfa_required_by, MfaRequiredBy::PerUserState, "[{b}]");
-        let listed = svc.user_remembered_devices(&env.ga, "hal@contoso.com").await.unwrap();
+        let listed = svc.user_remembered_devices(&env.ga, &UserRef::parse("hal@contoso.com").unwrap()).await.unwrap();
         assert_eq!(listed.len(), 1, "[{b}]");
         assert!(listed[0].last_used_at.is_some(), "[{b}]");
         // Without the cookie, or for another user, it does not count.
@@ -211,7 +221,10 @@ async fn a_remembered_device_skips_the_prompt_until_restored_or_the_password_cha
         svc.bulk(&env.ga, rows(BulkOp::ManageUserSettings(opts), &["hal@contoso.com"]), false).await.unwrap();
         let s = svc.sign_in_password("contoso", "hal@contoso.com", PW.into(), &with_device).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::MfaRequired, "[{b}] restored");
-        assert!(svc.user_remembered_devices(&env.ga, "hal@contoso.com").await.unwrap().is_empty(), "[{b}]");
+        assert!(
+            svc.user_remembered_devices(&env.ga, &UserRef::parse("hal@contoso.com").unwrap()).await.unwrap().is_empty(),
+            "[{b}]"
+        );
 
         // Remembered again; a new password ends it.
         env.clock.advance(Duration::seconds(30));
@@ -223,7 +236,7 @@ async fn a_remembered_device_skips_the_prompt_until_restored_or_the_password_cha
         let new_pw = "A brand new password 2";
         svc.update_account(
             &env.ga,
-            "hal@contoso.com",
+            &UserRef::parse("hal@contoso.com").unwrap(),
             AccountPatch { account_enabled: None, password: Some(new_pw.into()) },
         )
         .await
@@ -281,14 +294,23 @@ async fn disabling_an_account_ends_its_sessions_and_devices_and_is_audited() {
         let svc = services(&env, env.store().clone());
         env.user_with("kim@contoso.com", &[], Some(PW)).await;
         let s = svc.sign_in_password("contoso", "kim@contoso.com", PW.into(), &ctx()).await.unwrap();
-        let empty = svc.update_account(&env.ga, "kim@contoso.com", AccountPatch::default()).await;
+        let empty =
+            svc.update_account(&env.ga, &UserRef::parse("kim@contoso.com").unwrap(), AccountPatch::default()).await;
         assert!(matches!(empty, Err(CoreError::InvalidRequest(_))), "[{b}]");
         let me = svc
-            .update_account(&env.ga, "admin@contoso.com", AccountPatch { account_enabled: Some(false), password: None })
+            .update_account(
+                &env.ga,
+                &UserRef::parse("admin@contoso.com").unwrap(),
+                AccountPatch { account_enabled: Some(false), password: None },
+            )
             .await;
         assert!(matches!(me, Err(CoreError::InvalidRequest(_))), "[{b}] not yourself");
         let u = svc
-            .update_account(&env.ga, "kim@contoso.com", AccountPatch { account_enabled: Some(false), password: None })
+            .update_account(
+                &env.ga,
+                &UserRef::parse("kim@contoso.com").unwrap(),
+                AccountPatch { account_enabled: Some(false), password: None },
+            )
             .await
             .unwrap();
         assert!(!u.account_enabled, "[{b}]");
@@ -308,7 +330,7 @@ async fn changing_ones_password_ends_other_sessions_and_remembered_browsers() {
         let (_, secret) = registered(&env, &svc, "lea@contoso.com", PerUserMfaState::Enforced).await;
         env.clock.advance(Duration::seconds(30));
         let s = signed_in_with_mfa(&env, &svc, "lea@contoso.com", &ctx()).await;
-        let here = svc.verify_mfa(&s, &code(&secret, &env, 0), &ctx()).await.unwrap();
+        let here = svc.verify_mfa(&SessionToken::new(&s), &code(&secret, &env, 0), &ctx()).await.unwrap();
         let device = svc.remember_device(&here.token, &ctx()).await.unwrap();
         let with_device = RequestCtx { device_tokens: vec![device.token.clone()], ..ctx() };
         let elsewhere = svc.sign_in_password("contoso", "lea@contoso.com", PW.into(), &with_device).await.unwrap();
@@ -324,7 +346,10 @@ async fn changing_ones_password_ends_other_sessions_and_remembered_browsers() {
         assert_eq!(new.session.stage, SessionStage::SignedIn, "[{b}] this browser stays signed in");
         assert!(svc.current_session(&here.token).await.unwrap().is_none(), "[{b}] under a new id");
         assert!(svc.current_session(&elsewhere.token).await.unwrap().is_none(), "[{b}] the other session ended");
-        assert!(svc.user_remembered_devices(&env.ga, "lea@contoso.com").await.unwrap().is_empty(), "[{b}]");
+        assert!(
+            svc.user_remembered_devices(&env.ga, &UserRef::parse("lea@contoso.com").unwrap()).await.unwrap().is_empty(),
+            "[{b}]"
+        );
         let old = svc.sign_in_password("contoso", "lea@contoso.com", PW.into(), &with_device).await;
         assert!(matches!(old, Err(CoreError::InvalidCredentials)), "[{b}]");
         let s =

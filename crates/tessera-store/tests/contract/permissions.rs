@@ -9,6 +9,7 @@ use tessera_core::settings::MfaSettingsPatch;
 use tessera_store::testing;
 
 use crate::common::{actor, envs, input, rejected, rows};
+use tessera_core::ids::UserRef;
 
 const ENFORCE: BulkOp = BulkOp::QuickStep(QuickStep::Enforce);
 const REREGISTER: BulkOp = BulkOp::ManageUserSettings(UserSettingsOptions {
@@ -28,7 +29,8 @@ async fn helpdesk_cannot_enforce() {
             let r = env.svc.bulk(&hd, rows(ENFORCE, &["alice@contoso.com"]), dry_run).await;
             assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] helpdesk enforce (dry_run={dry_run}): {r:?}");
         }
-        let r = env.svc.set_mfa_state(&hd, "alice@contoso.com", PerUserMfaState::Enforced).await;
+        let r =
+            env.svc.set_mfa_state(&hd, &UserRef::parse("alice@contoso.com").unwrap(), PerUserMfaState::Enforced).await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] helpdesk set state: {r:?}");
         // A mixed request is refused as a whole too.
         let mut mixed = rows(REREGISTER, &["alice@contoso.com"]);
@@ -47,7 +49,10 @@ async fn helpdesk_cannot_enforce() {
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] helpdesk audit: {r:?}");
         assert_eq!(env.fingerprint().await, before, "[{b}] nothing changed");
         // But it may read the directory.
-        assert!(env.svc.get_user(&hd, "alice@contoso.com").await.is_ok(), "[{b}] helpdesk reads users");
+        assert!(
+            env.svc.get_user(&hd, &UserRef::parse("alice@contoso.com").unwrap()).await.is_ok(),
+            "[{b}] helpdesk reads users"
+        );
     }
 }
 
@@ -133,16 +138,13 @@ async fn nobody_acts_on_another_tenants_users() {
                 let report = rejected(b, env.svc.bulk(&env.ga, rows(op, &[who]), false).await);
                 assert_eq!(report.results[0].status, RowStatus::NotFound, "[{b}] {who} {op:?}");
             }
-            let r = env.svc.get_user(&env.ga, who).await;
+            let r = env.svc.get_user(&env.ga, &UserRef::parse(who).unwrap()).await;
             assert!(matches!(r, Err(CoreError::NotFound(_))), "[{b}] get {who}: {r:?}");
-            let r = env.svc.delete_user(&env.ga, who).await;
+            let r = env.svc.delete_user(&env.ga, &UserRef::parse(who).unwrap()).await;
             assert!(matches!(r, Err(CoreError::NotFound(_))), "[{b}] delete {who}: {r:?}");
         }
         let fab_user = env.store();
-        let still = tessera_core::ports::Store::user(fab_user, fab.id, &tessera_core::ids::UserRef::Id(theirs.id))
-            .await
-            .unwrap()
-            .unwrap();
+        let still = tessera_core::ports::Store::user(fab_user, fab.id, &UserRef::Id(theirs.id)).await.unwrap().unwrap();
         assert_eq!(still.per_user_mfa_state, PerUserMfaState::Disabled, "[{b}] their user unchanged");
         assert_eq!(testing::user_rows(env.store(), theirs.id).await, theirs_before, "[{b}] their rows unchanged");
         assert_eq!(

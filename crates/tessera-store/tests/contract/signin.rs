@@ -13,6 +13,8 @@ use tessera_core::totp::{TotpSecret, base32_decode};
 use time::Duration;
 
 use crate::common::{PW, code, ctx, envs, mfa_session, registered, rows, services};
+use tessera_core::ids::{TenantSlug, UserRef};
+use tessera_core::tokens::BearerToken;
 
 #[tokio::test]
 async fn registration_enforces_an_enabled_user_and_is_audited() {
@@ -194,19 +196,30 @@ async fn a_reset_user_registers_again_and_sessions_end_when_told() {
         env.user_with("sam@contoso.com", &[], Some(PW)).await;
         let s = svc.sign_in_password("contoso", "sam@contoso.com", PW.into(), &ctx()).await.unwrap();
         assert_eq!(s.session.stage, SessionStage::SignedIn, "[{b}]");
-        assert!(svc.session_in_tenant("contoso", &s.token).await.unwrap().is_some(), "[{b}]");
-        assert!(svc.session_in_tenant("fabrikam", &s.token).await.unwrap().is_none(), "[{b}] not in another tenant");
+        assert!(
+            svc.session_in_tenant(&TenantSlug::parse("contoso").unwrap(), &s.token).await.unwrap().is_some(),
+            "[{b}]"
+        );
+        assert!(
+            svc.session_in_tenant(&TenantSlug::parse("fabrikam").unwrap(), &s.token).await.unwrap().is_none(),
+            "[{b}] not in another tenant"
+        );
         env.clock.advance(svc.policy().session_idle - Duration::minutes(5));
         assert!(svc.current_session(&s.token).await.unwrap().is_some(), "[{b}] still active");
         env.clock.advance(svc.policy().session_idle);
         assert!(svc.current_session(&s.token).await.unwrap().is_none(), "[{b}] idle timeout");
         let s = svc.sign_in_password("contoso", "sam@contoso.com", PW.into(), &ctx()).await.unwrap();
         let t = svc.issue_token("contoso", "sam@contoso.com", PW.into(), None, &ctx()).await.unwrap();
-        assert_eq!(svc.user_sessions(&env.ga, "sam@contoso.com").await.unwrap().len(), 1, "[{b}]");
-        let n = svc.revoke_sessions(&env.ga, "sam@contoso.com").await.unwrap();
+        assert_eq!(
+            svc.user_sessions(&env.ga, &UserRef::parse("sam@contoso.com").unwrap()).await.unwrap().len(),
+            1,
+            "[{b}]"
+        );
+        let n = svc.revoke_sessions(&env.ga, &UserRef::parse("sam@contoso.com").unwrap()).await.unwrap();
         assert_eq!(n, 2, "[{b}] the browser session and the API token");
         assert!(svc.current_session(&s.token).await.unwrap().is_none(), "[{b}]");
-        let r = svc.authenticate("contoso", &t.access_token, &ctx()).await;
+        let r =
+            svc.authenticate(&TenantSlug::parse("contoso").unwrap(), &BearerToken::new(&t.access_token), &ctx()).await;
         assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] {r:?}");
         svc.sign_out(&s.token).await.unwrap();
     }

@@ -8,6 +8,7 @@ use tessera_core::mfa::PerUserMfaState;
 use tessera_core::ports::Store;
 
 use crate::common::{ADMIN_PASSWORD, T0, envs};
+use tessera_core::ids::Upn;
 
 #[tokio::test]
 async fn init_tenant_creates_tenant_global_admin_and_two_audit_records() {
@@ -60,7 +61,14 @@ async fn second_init_of_the_same_slug_fails_and_changes_nothing() {
     for env in envs().await {
         let b = env.b;
         let before = env.fingerprint().await;
-        let r = env.svc.init_tenant("contoso", "intruder@contoso.com", ADMIN_PASSWORD.into()).await;
+        let r = env
+            .svc
+            .init_tenant(
+                &TenantSlug::parse("contoso").unwrap(),
+                &Upn::parse("intruder@contoso.com").unwrap(),
+                ADMIN_PASSWORD.into(),
+            )
+            .await;
         assert!(matches!(r, Err(CoreError::TenantExists(ref s)) if s == "contoso"), "[{b}] TenantExists, got {r:?}");
         assert_eq!(env.fingerprint().await, before, "[{b}] nothing changed");
         assert!(env.get("intruder@contoso.com").await.is_none(), "[{b}] no intruder user");
@@ -68,7 +76,7 @@ async fn second_init_of_the_same_slug_fails_and_changes_nothing() {
         assert_eq!(env.store().tenant_by_slug(&slug).await.unwrap().unwrap().id, env.tenant.id, "[{b}] same tenant");
 
         // A bad slug is refused before anything is written.
-        let r = env.svc.init_tenant("Not A Slug", "a@b.com", ADMIN_PASSWORD.into()).await;
+        let r = TenantSlug::parse("Not A Slug");
         assert!(matches!(r, Err(CoreError::InvalidTenant(_))), "[{b}] InvalidTenant, got {r:?}");
         assert_eq!(env.fingerprint().await, before, "[{b}] nothing changed after a bad slug");
     }
@@ -96,9 +104,14 @@ async fn concurrent_inits_of_one_slug_create_one_tenant() {
         let mut set = tokio::task::JoinSet::new();
         for i in 0..8 {
             let svc = env.svc.clone();
-            set.spawn(
-                async move { svc.init_tenant("race", &format!("admin{i}@race.com"), ADMIN_PASSWORD.into()).await },
-            );
+            set.spawn(async move {
+                svc.init_tenant(
+                    &TenantSlug::parse("race").unwrap(),
+                    &Upn::parse(&format!("admin{i}@race.com")).unwrap(),
+                    ADMIN_PASSWORD.into(),
+                )
+                .await
+            });
         }
         let (mut won, mut exists) = (0, 0);
         while let Some(r) = set.join_next().await {

@@ -10,6 +10,8 @@ use tessera_store::testing;
 use time::Duration;
 
 use crate::common::{ADMIN_PASSWORD, Env, envs};
+use tessera_core::ids::{TenantSlug, UserRef};
+use tessera_core::tokens::BearerToken;
 
 const PW: &str = "pat's password 123";
 
@@ -38,16 +40,13 @@ async fn issue_and_authenticate_and_log_every_attempt() {
         assert!(t.access_token.len() >= 40, "[{b}] a long random token");
         assert_eq!(testing::user_rows(env.store(), pat.id).await.api_tokens, 1, "[{b}] stored (hashed)");
 
-        let a = env
-            .svc
-            .authenticate("contoso", &t.access_token, &ctx())
-            .await
-            .unwrap_or_else(|e| panic!("[{b}] authenticate: {e}"));
+        let a =
+            authenticate(&env, "contoso", &t.access_token).await.unwrap_or_else(|e| panic!("[{b}] authenticate: {e}"));
         assert_eq!((a.tenant_id(), a.user_id()), (env.tenant.id, pat.id), "[{b}] actor");
         assert_eq!(a.upn().as_str(), "Pat@Contoso.com", "[{b}] actor upn");
         assert_eq!(a.roles(), [Role::HelpdeskAdministrator], "[{b}] actor roles");
         assert_eq!(a.source_ip().map(|ip| ip.to_string()).as_deref(), Some("198.51.100.7"), "[{b}] source ip");
-        let again = env.svc.authenticate("contoso", &t.access_token, &ctx()).await.unwrap();
+        let again = authenticate(&env, "contoso", &t.access_token).await.unwrap();
         assert_ne!(again.correlation_id(), a.correlation_id(), "[{b}] one correlation id per request");
 
         // Failures, each logged.
@@ -102,10 +101,15 @@ async fn issue_and_authenticate_and_log_every_attempt() {
 
         // Bogus bearers.
         for bogus in ["", "nope", &t.access_token[1..]] {
-            let r = env.svc.authenticate("contoso", bogus, &ctx()).await;
+            let r = authenticate(&env, "contoso", bogus).await;
             assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] bearer {bogus:?}: {r:?}");
         }
     }
+}
+
+/// Authenticates bearer `token` on tenant `slug`, both parsed as the API's edge parses them.
+async fn authenticate(env: &Env, slug: &str, token: &str) -> Result<tessera_core::access::Actor, CoreError> {
+    env.svc.authenticate(&TenantSlug::parse(slug).unwrap(), &BearerToken::new(token), &ctx()).await
 }
 
 #[tokio::test]
@@ -114,20 +118,17 @@ async fn tokens_expire_on_the_clock() {
         let b = env.b;
         let t = env.svc.issue_token("contoso", "admin@contoso.com", ADMIN_PASSWORD.into(), None, &ctx()).await.unwrap();
         env.clock.advance(Duration::minutes(59) + Duration::seconds(59));
-        assert!(
-            env.svc.authenticate("contoso", &t.access_token, &ctx()).await.is_ok(),
-            "[{b}] valid just before the hour"
-        );
+        assert!(authenticate(&env, "contoso", &t.access_token).await.is_ok(), "[{b}] valid just before the hour");
         env.clock.advance(Duration::seconds(1));
-        let r = env.svc.authenticate("contoso", &t.access_token, &ctx()).await;
+        let r = authenticate(&env, "contoso", &t.access_token).await;
         assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] expired at the hour: {r:?}");
         env.clock.advance(Duration::days(1));
-        let r = env.svc.authenticate("contoso", &t.access_token, &ctx()).await;
+        let r = authenticate(&env, "contoso", &t.access_token).await;
         assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] expired later: {r:?}");
         // A new token works again.
         let t2 =
             env.svc.issue_token("contoso", "admin@contoso.com", ADMIN_PASSWORD.into(), None, &ctx()).await.unwrap();
-        assert!(env.svc.authenticate("contoso", &t2.access_token, &ctx()).await.is_ok(), "[{b}] fresh token");
+        assert!(authenticate(&env, "contoso", &t2.access_token).await.is_ok(), "[{b}] fresh token");
     }
 }
 
@@ -137,9 +138,9 @@ async fn a_token_is_bound_to_its_tenant_and_user() {
         let b = env.b;
         env.other_tenant("fabrikam").await;
         let t = env.svc.issue_token("contoso", "admin@contoso.com", ADMIN_PASSWORD.into(), None, &ctx()).await.unwrap();
-        let r = env.svc.authenticate("fabrikam", &t.access_token, &ctx()).await;
+        let r = authenticate(&env, "fabrikam", &t.access_token).await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] contoso token on fabrikam: {r:?}");
-        let r = env.svc.authenticate("nowhere", &t.access_token, &ctx()).await;
+        let r = authenticate(&env, "nowhere", &t.access_token).await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] on an unknown tenant: {r:?}");
         // The fabrikam admin's password does not open contoso (same UPN local part, other tenant).
         let r = env.svc.issue_token("contoso", "admin@fabrikam.com", ADMIN_PASSWORD.into(), None, &ctx()).await;
@@ -148,8 +149,8 @@ async fn a_token_is_bound_to_its_tenant_and_user() {
         // A deleted user's token stops working; a disabled account cannot sign in.
         let pat = env.user_with("pat@contoso.com", &[], Some(PW)).await;
         let tp = env.svc.issue_token("contoso", "pat@contoso.com", PW.into(), None, &ctx()).await.unwrap();
-        env.svc.delete_user(&env.ga, &pat.id.to_string()).await.unwrap();
-        let r = env.svc.authenticate("contoso", &tp.access_token, &ctx()).await;
+        env.svc.delete_user(&env.ga, &UserRef::parse(&pat.id.to_string()).unwrap()).await.unwrap();
+        let r = authenticate(&env, "contoso", &tp.access_token).await;
         assert!(matches!(r, Err(CoreError::Unauthorized)), "[{b}] deleted user's token: {r:?}");
         let mut off = crate::common::input("off@contoso.com", &[], Some(PW));
         off.account_enabled = false;

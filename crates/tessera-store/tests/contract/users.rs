@@ -8,6 +8,7 @@ use tessera_core::ports::Store;
 use tessera_store::testing::{self, UserRows};
 
 use crate::common::{T0, actor, envs, input};
+use tessera_core::ids::UserRef;
 
 #[tokio::test]
 async fn create_user_stores_it_and_audits_it() {
@@ -85,15 +86,21 @@ async fn users_are_found_by_id_and_by_upn_in_any_case() {
             "BOB.JONES@CONTOSO.COM".into(),
             " Bob.Jones@Contoso.com ".into(),
         ] {
-            let got = env.svc.get_user(&env.ga, &how).await.unwrap_or_else(|e| panic!("[{b}] get {how:?}: {e}"));
+            let got = env
+                .svc
+                .get_user(&env.ga, &UserRef::parse(&how).unwrap())
+                .await
+                .unwrap_or_else(|e| panic!("[{b}] get {how:?}: {e}"));
             assert_eq!(got.id, u.id, "[{b}] get {how:?}");
             assert_eq!(got.upn.as_str(), "Bob.Jones@Contoso.com", "[{b}] canonical UPN for {how:?}");
         }
-        let missing = env.svc.get_user(&env.ga, "nobody@contoso.com").await;
+        let missing = env.svc.get_user(&env.ga, &UserRef::parse("nobody@contoso.com").unwrap()).await;
         assert!(matches!(missing, Err(CoreError::NotFound(_))), "[{b}] unknown UPN: {missing:?}");
-        let missing = env.svc.get_user(&env.ga, &tessera_core::ids::UserId::new().to_string()).await;
+        let missing =
+            env.svc.get_user(&env.ga, &UserRef::parse(&tessera_core::ids::UserId::new().to_string()).unwrap()).await;
         assert!(matches!(missing, Err(CoreError::NotFound(_))), "[{b}] unknown id: {missing:?}");
-        let bad = env.svc.get_user(&env.ga, "not a upn").await;
+        // A malformed reference is refused where it is parsed, before any service is called.
+        let bad = UserRef::parse("not a upn");
         assert!(matches!(bad, Err(CoreError::InvalidUpn(_))), "[{b}] malformed: {bad:?}");
     }
 }
@@ -118,7 +125,10 @@ async fn delete_user_cascades_and_is_audited() {
         testing::seed_method(env.store(), kept.id, MethodKind::Totp).await;
         let audit_before = env.audit_all().await.len();
 
-        env.svc.delete_user(&env.ga, "CAROL@contoso.com").await.unwrap_or_else(|e| panic!("[{b}] delete: {e}"));
+        env.svc
+            .delete_user(&env.ga, &UserRef::parse("CAROL@contoso.com").unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("[{b}] delete: {e}"));
         assert!(env.get("carol@contoso.com").await.is_none(), "[{b}] user gone");
         assert_eq!(
             testing::user_rows(env.store(), u.id).await,
@@ -136,7 +146,7 @@ async fn delete_user_cascades_and_is_audited() {
 
         // The UPN is free again.
         env.user("carol@contoso.com").await;
-        let again = env.svc.delete_user(&env.ga, &u.id.to_string()).await;
+        let again = env.svc.delete_user(&env.ga, &UserRef::parse(&u.id.to_string()).unwrap()).await;
         assert!(matches!(again, Err(CoreError::NotFound(_))), "[{b}] deleting a deleted user: {again:?}");
     }
 }
@@ -147,7 +157,7 @@ async fn nobody_deletes_themselves() {
         let b = env.b;
         let before = env.fingerprint().await;
         for me in ["admin@contoso.com".to_string(), env.admin.id.to_string()] {
-            let r = env.svc.delete_user(&env.ga, &me).await;
+            let r = env.svc.delete_user(&env.ga, &UserRef::parse(&me).unwrap()).await;
             assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] delete self by {me}: {r:?}");
         }
         assert_eq!(env.fingerprint().await, before, "[{b}] nothing changed");
@@ -156,7 +166,7 @@ async fn nobody_deletes_themselves() {
         let hd = env.user_with("hd@contoso.com", &[Role::HelpdeskAdministrator], None).await;
         env.user("victim@contoso.com").await;
         let before = env.fingerprint().await;
-        let r = env.svc.delete_user(&actor(&hd), "victim@contoso.com").await;
+        let r = env.svc.delete_user(&actor(&hd), &UserRef::parse("victim@contoso.com").unwrap()).await;
         assert!(matches!(r, Err(CoreError::Forbidden(_))), "[{b}] helpdesk delete: {r:?}");
         assert_eq!(env.fingerprint().await, before, "[{b}] nothing changed");
     }

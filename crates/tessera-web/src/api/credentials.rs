@@ -1,13 +1,14 @@
 //! A user's app passwords and remembered devices, as an administrator sees them: list them
 //! (names and times, never a secret) and delete one.
 
-use crate::extract::Admin;
+use crate::extract::{Admin, path_id};
 use crate::wire;
 use crate::{ApiError, App, Backend};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
+use tessera_core::ids::{AppPasswordId, DeviceId, UserRef};
 
 pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
@@ -28,7 +29,7 @@ pub(super) async fn list_app_passwords<S: Backend>(
     State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::AppPasswordList>, ApiError> {
-    let items = app.user_app_passwords(&actor, &user).await?;
+    let items = app.user_app_passwords(&actor, &UserRef::parse(&user)?).await?;
     Ok(Json(wire::AppPasswordList { items: items.into_iter().map(Into::into).collect() }))
 }
 
@@ -46,7 +47,12 @@ pub(super) async fn delete_app_password<S: Backend>(
     State(app): State<App<S>>,
     Path((_, user, id)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    app.delete_user_app_password(&actor, &user, &id).await?;
+    app.delete_user_app_password(
+        &actor,
+        &UserRef::parse(&user)?,
+        path_id(&id, AppPasswordId::parse, "the app password")?,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -61,7 +67,7 @@ pub(super) async fn list_remembered_devices<S: Backend>(
     State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::RememberedDeviceList>, ApiError> {
-    let items = app.user_remembered_devices(&actor, &user).await?;
+    let items = app.user_remembered_devices(&actor, &UserRef::parse(&user)?).await?;
     Ok(Json(wire::RememberedDeviceList { items: items.into_iter().map(Into::into).collect() }))
 }
 
@@ -79,6 +85,7 @@ pub(super) async fn forget_remembered_device<S: Backend>(
     State(app): State<App<S>>,
     Path((_, user, id)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    app.forget_user_device(&actor, &user, &id).await?;
+    app.forget_user_device(&actor, &UserRef::parse(&user)?, path_id(&id, DeviceId::parse, "the remembered device")?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

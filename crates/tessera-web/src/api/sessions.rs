@@ -7,6 +7,7 @@ use crate::{ApiError, App, Backend};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use tessera_core::ids::UserRef;
 
 pub(super) fn router<S: Backend>() -> Router<App<S>> {
     Router::new()
@@ -25,7 +26,7 @@ pub(super) async fn list_sessions<S: Backend>(
     State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::SessionList>, ApiError> {
-    let items = app.user_sessions(&actor, &user).await?;
+    let items = app.user_sessions(&actor, &UserRef::parse(&user)?).await?;
     Ok(Json(wire::SessionList { items: items.into_iter().map(Into::into).collect() }))
 }
 
@@ -40,5 +41,5 @@ pub(super) async fn revoke_sessions<S: Backend>(
     State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::Revoked>, ApiError> {
-    Ok(Json(wire::Revoked { revoked: app.revoke_sessions(&actor, &user).await? }))
+    Ok(Json(wire::Revoked { revoked: app.revoke_sessions(&actor, &UserRef::parse(&user)?).await? }))
 }

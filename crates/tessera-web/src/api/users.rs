@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use tessera_core::ids::UserRef;
 use tessera_core::mfa::PerUserMfaState;
 use tessera_core::service::{AccountPatch, NewUserInput};
 use utoipa::{IntoParams, ToSchema};
@@ -160,7 +161,7 @@ pub(super) async fn get_user<S: Backend>(
     State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<wire::User>, ApiError> {
-    Ok(Json(app.get_user(&actor, &user).await?.into()))
+    Ok(Json(app.get_user(&actor, &UserRef::parse(&user)?).await?.into()))
 }
 
 /// Disable or enable a user's account and/or set a new password (audited as
@@ -177,7 +178,7 @@ pub(super) async fn patch_user<S: Backend>(
     Path((_, user)): Path<(String, String)>,
     ApiJson(req): ApiJson<PatchUser>,
 ) -> Result<Json<wire::User>, ApiError> {
-    Ok(Json(app.update_account(&actor, &user, req.into()).await?.into()))
+    Ok(Json(app.update_account(&actor, &UserRef::parse(&user)?, req.into()).await?.into()))
 }
 
 /// Delete a user, by id or UPN.
@@ -190,7 +191,7 @@ pub(super) async fn delete_user<S: Backend>(
     State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    app.delete_user(&actor, &user).await?;
+    app.delete_user(&actor, &UserRef::parse(&user)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,7 +205,7 @@ pub(super) async fn get_requirements<S: Backend>(
     State(app): State<App<S>>,
     Path((_, user)): Path<(String, String)>,
 ) -> Result<Json<Requirements>, ApiError> {
-    let u = app.get_user(&actor, &user).await?;
+    let u = app.get_user(&actor, &UserRef::parse(&user)?).await?;
     Ok(Json(Requirements { per_user_mfa_state: u.per_user_mfa_state.as_str().to_owned() }))
 }
 
@@ -221,6 +222,6 @@ pub(super) async fn patch_requirements<S: Backend>(
     ApiJson(req): ApiJson<Requirements>,
 ) -> Result<Json<Requirements>, ApiError> {
     let state = PerUserMfaState::parse(&req.per_user_mfa_state)?;
-    let state = app.set_mfa_state(&actor, &user, state).await?;
+    let state = app.set_mfa_state(&actor, &UserRef::parse(&user)?, state).await?;
     Ok(Json(Requirements { per_user_mfa_state: state.as_str().to_owned() }))
 }

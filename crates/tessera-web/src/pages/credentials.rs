@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 use tessera_core::CoreError;
+use tessera_core::ids::{AppPasswordId, DeviceId};
 
 use super::csrf::{CsrfField, CsrfOnly, SessionForm};
 use super::views::{AppPasswordCreatedPage, page};
 use super::{PageError, cookies, internal, see_other, url};
-use crate::extract::ClientCtx;
+use crate::extract::{ClientCtx, path_id};
 use crate::{App, Backend};
 
 pub(super) fn router<S: Backend>() -> Router<App<S>> {
@@ -54,7 +55,9 @@ async fn change_password<S: Backend>(
         return back("password-mismatch");
     }
     match app.change_my_password(&s.token, form.current_password, form.new_password, &ctx).await {
-        Ok(started) => see_other(&url(&s.tenant, "/me?done=password-changed"), &[cookies::session(&started.token)]),
+        Ok(started) => {
+            see_other(&url(&s.tenant, "/me?done=password-changed"), &[cookies::session(started.token.expose())])
+        }
         Err(CoreError::InvalidCredentials) => back("password-wrong"),
         Err(CoreError::InvalidPassword(_)) => back("password-invalid"),
         Err(CoreError::TooManyAttempts { .. }) => back("password-locked"),
@@ -116,7 +119,10 @@ async fn delete_app_password<S: Backend>(
     Path(p): Path<IdPath>,
     SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
 ) -> Response {
-    let done = app.delete_my_app_password(&s.token, &p.id, &ctx).await;
+    let done = match path_id(&p.id, AppPasswordId::parse, "the app password") {
+        Ok(id) => app.delete_my_app_password(&s.token, id, &ctx).await,
+        Err(e) => Err(e),
+    };
     after_change(&s, done, "app-password-deleted")
 }
 
@@ -127,7 +133,10 @@ async fn forget_device<S: Backend>(
     Path(p): Path<IdPath>,
     SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
 ) -> Response {
-    let done = app.forget_my_device(&s.token, &p.id, &ctx).await;
+    let done = match path_id(&p.id, DeviceId::parse, "the remembered device") {
+        Ok(id) => app.forget_my_device(&s.token, id, &ctx).await,
+        Err(e) => Err(e),
+    };
     after_change(&s, done, "device-forgotten")
 }
 

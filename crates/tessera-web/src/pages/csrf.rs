@@ -93,7 +93,8 @@ async fn checked<S: Backend, P: Poster, T: DeserializeOwned + CsrfField + Send>(
     app: &App<S>,
 ) -> Result<(P, T), Response> {
     let (mut parts, body) = req.into_parts();
-    let Tenant(tenant) = Tenant::from_request_parts(&mut parts, app).await?;
+    let Tenant(slug) = Tenant::from_request_parts(&mut parts, app).await?;
+    let tenant = slug.to_string();
     if !same_origin(&parts) {
         return Err(expired(&tenant));
     }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tessera_core::CoreError;
+use tessera_core::ids::MethodId;
 use tessera_core::mfa::{MethodKind, PerUserMfaState};
 use tessera_core::service::{MyCredentials, SecurityInfo};
 
@@ -15,7 +16,7 @@ use super::csrf::{CsrfOnly, SessionForm};
 use super::session::PageSession;
 use super::views::{CredentialRow, MePage, MethodRow, RecoveryCodesPage, SessionRow, browser_name, page, when};
 use super::{PageError, cookies, internal, see_other, to_signin, url};
-use crate::extract::ClientCtx;
+use crate::extract::{ClientCtx, path_id};
 use crate::{App, Backend};
 
 pub(super) fn router<S: Backend>() -> Router<App<S>> {
@@ -189,7 +190,11 @@ async fn delete_method<S: Backend>(
     Path(p): Path<MethodPath>,
     SessionForm { session: s, .. }: SessionForm<CsrfOnly>,
 ) -> Response {
-    match app.delete_my_method(&s.token, &p.id, &ctx).await {
+    let done = match path_id(&p.id, MethodId::parse, "method") {
+        Ok(id) => app.delete_my_method(&s.token, id, &ctx).await,
+        Err(e) => Err(e),
+    };
+    match done {
         Ok(()) => see_other(&url(&s.tenant, "/me?done=deleted"), &[]),
         Err(e) => PageError::me(&s, url(&s.tenant, "/me"), e).into_response(),
     }

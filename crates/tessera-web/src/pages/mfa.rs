@@ -106,7 +106,7 @@ async fn mfa_submit<S: Backend>(
     };
     match app.verify_mfa(&s.token, &form.code, &ctx).await {
         Ok(started) => {
-            let mut set = vec![cookies::session(&started.token)];
+            let mut set = vec![cookies::session(started.token.expose())];
             if remember && remember_days.is_some() {
                 // The tenant may have turned remembering off a moment ago: then the sign-in
                 // simply goes on without it.

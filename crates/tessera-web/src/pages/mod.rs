@@ -75,7 +75,7 @@ async fn security_headers(mut resp: Response) -> Response {
 
 /// The tenant slug of a `/t/{tenant}/...` path, checked for shape only: whether the tenant
 /// exists is never revealed before sign-in (an unknown tenant signs in like a wrong password).
-pub(crate) struct Tenant(pub String);
+pub(crate) struct Tenant(pub TenantSlug);
 
 impl<S: Backend> FromRequestParts<App<S>> for Tenant {
     type Rejection = Response;
@@ -87,7 +87,7 @@ impl<S: Backend> FromRequestParts<App<S>> for Tenant {
         params
             .get("tenant")
             .and_then(|t| TenantSlug::parse(t).ok())
-            .map(|t| Self(t.to_string()))
+            .map(Self)
             .ok_or_else(|| views::message(StatusCode::NOT_FOUND, "", views::Msg::NotFound))
     }
 }

@@ -107,7 +107,7 @@ async fn register_submit<S: Backend>(
     let mut retry_after = None;
     let error = match app.finish_totp_registration(&s.token, &form.code, label, &ctx).await {
         Ok((started, codes)) => {
-            let cookie = [cookies::session(&started.token)];
+            let cookie = [cookies::session(started.token.expose())];
             let continue_to = after_sign_in(&s.tenant, ret.as_deref());
             if codes.is_empty() {
                 return see_other(&continue_to, &cookie);

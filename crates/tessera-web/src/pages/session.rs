@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::Response;
 use tessera_core::session::{Session, SessionStage};
+use tessera_core::tokens::SessionToken;
 
 use super::{Tenant, cookies, internal, see_other, to_signin, url};
 use crate::{App, Backend};
@@ -12,7 +13,7 @@ use crate::{App, Backend};
 pub(crate) struct PageSession {
     pub tenant: String,
     /// The cookie value, which the services take.
-    pub token: String,
+    pub token: SessionToken,
     pub session: Session,
 }
 
@@ -20,9 +21,12 @@ impl<S: Backend> FromRequestParts<App<S>> for PageSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Response> {
-        let Tenant(tenant) = Tenant::from_request_parts(parts, app).await?;
-        let Some(token) = cookies::get(&parts.headers, cookies::SESSION) else { return Err(to_signin(&tenant)) };
-        match app.session_in_tenant(&tenant, &token).await {
+        let Tenant(slug) = Tenant::from_request_parts(parts, app).await?;
+        let tenant = slug.to_string();
+        let Some(token) = cookies::get(&parts.headers, cookies::SESSION).map(SessionToken::from) else {
+            return Err(to_signin(&tenant));
+        };
+        match app.session_in_tenant(&slug, &token).await {
             Ok(Some(session)) => Ok(Self { tenant, token, session }),
             Ok(None) => Err(to_signin(&tenant)),
             Err(e) => Err(internal(&tenant, &e)),

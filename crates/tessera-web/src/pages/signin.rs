@@ -34,7 +34,13 @@ struct ReturnQuery {
 /// `GET /t/{tenant}/signin`: the UPN form, with a double-submit anti-CSRF cookie.
 async fn upn_form(Tenant(tenant): Tenant, headers: HeaderMap, Query(q): Query<ReturnQuery>) -> Response {
     let (csrf, set_cookie) = token_for_form(&headers);
-    let p = UpnPage { tenant, csrf, upn: String::new(), ret: safe_return(q.ret.as_deref()), error: None };
+    let p = UpnPage {
+        tenant: tenant.to_string(),
+        csrf,
+        upn: String::new(),
+        ret: safe_return(q.ret.as_deref()),
+        error: None,
+    };
     with_cookies(page(StatusCode::OK, &p), set_cookie.as_slice())
 }
 
@@ -102,7 +108,7 @@ async fn password_submit<S: Backend>(
                 SessionStage::MfaRequired => url(&tenant, &format!("/signin/mfa{q}")),
                 SessionStage::RegistrationRequired => url(&tenant, &format!("/signin/register{q}")),
             };
-            see_other(&to, &[cookies::session(&started.token)])
+            see_other(&to, &[cookies::session(started.token.expose())])
         }
         Err(CoreError::InvalidCredentials) => {
             let error = Some(WRONG_PASSWORD.to_owned());

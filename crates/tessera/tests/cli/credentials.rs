@@ -144,7 +144,7 @@ fn helpdesk_and_other_tenants_are_refused(env: Env) {
     env.login_as(&hal, &env.url, HAL, PASSWORD, None).ok();
     env.login_as(&pat, &env.url, PAT, PASSWORD, None).ok();
     let admin_session = direct.sign_in(ADMIN, ADMIN_PASSWORD).token;
-    direct.create_app_password(&admin_session, "Admin's mail");
+    direct.create_app_password(admin_session.expose(), "Admin's mail");
     let admins_app_password = text_of(&items(env.json(&["users", "app-passwords", "list", ADMIN]))[0], "id");
 
     // Helpdesk reads app passwords (the directory), not devices (sign-in data); an

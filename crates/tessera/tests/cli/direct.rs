@@ -19,6 +19,8 @@ use tessera_store::SqlStore;
 use time::OffsetDateTime;
 
 use crate::harness::{Backend, Env, TENANT};
+use tessera_core::ids::{TenantSlug, Upn};
+use tessera_core::tokens::SessionToken;
 
 /// Where the test's browser sign-ins come from.
 pub const BROWSER_IP: &str = "203.0.113.9";
@@ -101,7 +103,7 @@ impl Direct {
 
     /// Creates one more tenant with its Global Administrator on the servers' database.
     pub fn add_tenant(&self, slug: &str, admin: &str, password: &str) {
-        self.run(self.svc.init_tenant(slug, admin, password.into()))
+        self.run(self.svc.init_tenant(&TenantSlug::parse(slug).unwrap(), &Upn::parse(admin).unwrap(), password.into()))
             .unwrap_or_else(|e| panic!("create tenant {slug}: {e}"));
     }
 
@@ -113,6 +115,8 @@ impl Direct {
         self.run(self.svc.verify_mfa(&started.token, &app.fresh_code(), &Direct::browser()))
             .unwrap_or_else(|e| panic!("second factor of {upn}: {e}"))
             .token
+            .expose()
+            .to_owned()
     }
 
     /// The stage a browser sign-in with the password reaches on a browser that carries this
@@ -128,14 +132,16 @@ impl Direct {
     /// secret shown once.
     pub fn create_app_password(&self, token: &str, name: &str) -> String {
         let created = self
-            .run(self.svc.create_app_password(token, name, &Direct::browser()))
+            .run(self.svc.create_app_password(&SessionToken::new(token), name, &Direct::browser()))
             .unwrap_or_else(|e| panic!("create app password {name}: {e}"));
         created.secret.to_string()
     }
 
     /// "Don't ask again" right after the second factor; returns the device cookie's value.
     pub fn remember_device(&self, token: &str) -> String {
-        self.run(self.svc.remember_device(token, &Direct::browser())).unwrap_or_else(|e| panic!("remember: {e}")).token
+        self.run(self.svc.remember_device(&SessionToken::new(token), &Direct::browser()))
+            .unwrap_or_else(|e| panic!("remember: {e}"))
+            .token
     }
 
     /// Whether a legacy client's simple bind (UPN and password or app password) succeeds.
@@ -151,7 +157,7 @@ impl Direct {
 
     /// Whether the browser session behind `token` is still valid.
     pub fn session_alive(&self, token: &str) -> bool {
-        self.run(self.svc.current_session(token)).expect("read the session").is_some()
+        self.run(self.svc.current_session(&SessionToken::new(token))).expect("read the session").is_some()
     }
 
     /// Registers an authenticator app for `upn`, who must be Enabled or Enforced and have

@@ -30,7 +30,7 @@ fn revoked_sessions_end_the_users_cli_session(env: Env) {
     env.tessera_in(&hal, &["users", "list"]).ok().stdout_has(HAL);
     let direct = Direct::open(&env);
     let browser = direct.sign_in(HAL, PASSWORD);
-    assert!(direct.session_alive(&browser.token));
+    assert!(direct.session_alive(browser.token.expose()));
 
     let table = env.tessera(&["users", "sessions", HAL]).ok();
     let header = table.stdout.lines().next().unwrap_or_default().to_owned();
@@ -39,7 +39,7 @@ fn revoked_sessions_end_the_users_cli_session(env: Env) {
     }
     assert_eq!(table.stdout.lines().count(), 2, "one browser session (API tokens are not listed): {table}");
     let table = table.stdout_has("signed_in").stdout_has(BROWSER_IP).stdout_has("e2e-test-browser");
-    assert!(!table.stdout.contains(&browser.token), "the session's secret is never shown: {table}");
+    assert!(!table.stdout.contains(browser.token.expose()), "the session's secret is never shown: {table}");
 
     let listed = items(env.json(&["users", "sessions", HAL]));
     assert_eq!(listed.len(), 1, "{listed:?}");
@@ -61,7 +61,7 @@ fn revoked_sessions_end_the_users_cli_session(env: Env) {
         .code(3)
         .stderr_has("session is no longer valid")
         .stderr_has("tessera login");
-    assert!(!direct.session_alive(&browser.token), "the browser session ended too");
+    assert!(!direct.session_alive(browser.token.expose()), "the browser session ended too");
     env.tessera(&["users", "sessions", HAL]).ok().stdout_has("No active sessions for hal@contoso.com");
     assert_eq!(items(env.json(&["users", "sessions", HAL])), Vec::<serde_json::Value>::new());
 

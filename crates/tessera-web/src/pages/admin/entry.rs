@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use tessera_core::ids::TenantSlug;
+use tessera_core::tokens::SessionToken;
 
 use super::super::views::page;
 use super::super::{cookies, internal, return_query, see_other, url};
@@ -41,7 +42,7 @@ async fn entry<S: Backend>(State(app): State<App<S>>, headers: HeaderMap, Query(
         };
     }
     if let Some(token) = cookies::get(&headers, cookies::SESSION) {
-        match app.session_tenant(&token).await {
+        match app.session_tenant(&SessionToken::from(token)).await {
             Ok(Some(slug)) => return see_other(&admin_url(&slug, "/mfa"), &[]),
             Ok(None) => {}
             Err(e) => return internal("", &e),

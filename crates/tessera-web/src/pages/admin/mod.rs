@@ -29,6 +29,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tessera_core::CoreError;
 use tessera_core::access::{Action, Actor, TargetKind};
+use tessera_core::tokens::SessionToken;
 
 use super::views::{Msg, message};
 use super::{PageError, Tenant, cookies, internal, return_query, see_other, url};
@@ -70,13 +71,14 @@ impl<S: Backend> FromRequestParts<App<S>> for AdminPage {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Response> {
-        let Tenant(tenant) = Tenant::from_request_parts(parts, app).await?;
+        let Tenant(slug) = Tenant::from_request_parts(parts, app).await?;
+        let tenant = slug.to_string();
         let back = back_after_sign_in(parts, &tenant);
-        let Some(token) = cookies::get(&parts.headers, cookies::SESSION) else {
+        let Some(token) = cookies::get(&parts.headers, cookies::SESSION).map(SessionToken::from) else {
             return Err(to_sign_in(&tenant, "/signin", &back, true));
         };
         let ClientCtx(ctx) = ClientCtx::from_request_parts(parts, app).await.unwrap_or_else(|e| match e {});
-        match app.admin_session(&tenant, &token, &ctx).await {
+        match app.admin_session(&slug, &token, &ctx).await {
             Ok(s) => Ok(Self { tenant, csrf: s.session.csrf, display_name: s.display_name, actor: s.actor }),
             Err(CoreError::Unauthorized) => Err(to_sign_in(&tenant, "/signin", &back, true)),
             Err(CoreError::MfaRequired) => Err(to_sign_in(&tenant, "/signin/mfa", &back, false)),

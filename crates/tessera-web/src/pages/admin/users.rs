@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tessera_core::access::{Action, TargetKind};
+use tessera_core::ids::{AppPasswordId, DeviceId, MethodId, UserRef};
 use tessera_core::mfa::MethodKind;
 use tessera_core::service::UserDetail;
 
@@ -20,6 +21,7 @@ use super::views::{
     AppPasswordRow, AuditRow, DeviceLine, SessionLine, SignInRow, UserPage, method_label, role_label, state_label, when,
 };
 use super::{AdminPage, Section, admin_url};
+use crate::extract::path_id;
 use crate::{App, Backend};
 
 pub(super) fn router<S: Backend>() -> Router<App<S>> {
@@ -59,7 +61,11 @@ async fn user_page<S: Backend>(
         }),
         _ => None,
     };
-    match app.user_detail(&admin.actor, &user).await {
+    let detail = match UserRef::parse(&user) {
+        Ok(user) => app.user_detail(&admin.actor, &user).await,
+        Err(e) => Err(e),
+    };
+    match detail {
         Ok(d) => page(StatusCode::OK, &user_view(&admin, d, notice)),
         Err(e) => admin.refused(e),
     }
@@ -159,7 +165,11 @@ async fn delete_method<S: Backend>(
     Path((_, user, method)): Path<(String, String, String)>,
     AdminForm { admin, .. }: AdminForm<CsrfOnly>,
 ) -> Response {
-    match app.delete_user_method(&admin.actor, &user, &method).await {
+    let done = match (UserRef::parse(&user), path_id(&method, MethodId::parse, "the sign-in method")) {
+        (Ok(target), Ok(id)) => app.delete_user_method(&admin.actor, &target, id).await,
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match done {
         Ok(()) => see_other(&admin_url(&admin.tenant, &format!("/users/{}?done=method-deleted", enc(&user))), &[]),
         Err(e) => admin.refused(e),
     }
@@ -171,7 +181,11 @@ async fn revoke_sessions<S: Backend>(
     Path((_, user)): Path<(String, String)>,
     AdminForm { admin, .. }: AdminForm<CsrfOnly>,
 ) -> Response {
-    match app.revoke_sessions(&admin.actor, &user).await {
+    let revoked = match UserRef::parse(&user) {
+        Ok(target) => app.revoke_sessions(&admin.actor, &target).await,
+        Err(e) => Err(e),
+    };
+    match revoked {
         Ok(n) => {
             see_other(&admin_url(&admin.tenant, &format!("/users/{}?done=sessions-revoked&n={n}", enc(&user))), &[])
         }
@@ -185,7 +199,11 @@ async fn delete_app_password<S: Backend>(
     Path((_, user, id)): Path<(String, String, String)>,
     AdminForm { admin, .. }: AdminForm<CsrfOnly>,
 ) -> Response {
-    match app.delete_user_app_password(&admin.actor, &user, &id).await {
+    let result = match (UserRef::parse(&user), path_id(&id, AppPasswordId::parse, "the app password")) {
+        (Ok(target), Ok(id)) => app.delete_user_app_password(&admin.actor, &target, id).await,
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match result {
         Ok(()) => done(&admin, &user, "app-password-deleted"),
         Err(e) => admin.refused(e),
     }
@@ -197,7 +215,11 @@ async fn forget_device<S: Backend>(
     Path((_, user, id)): Path<(String, String, String)>,
     AdminForm { admin, .. }: AdminForm<CsrfOnly>,
 ) -> Response {
-    match app.forget_user_device(&admin.actor, &user, &id).await {
+    let result = match (UserRef::parse(&user), path_id(&id, DeviceId::parse, "the remembered device")) {
+        (Ok(target), Ok(id)) => app.forget_user_device(&admin.actor, &target, id).await,
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match result {
         Ok(()) => done(&admin, &user, "device-forgotten"),
         Err(e) => admin.refused(e),
     }
@@ -215,7 +237,11 @@ async fn set_account<S: Backend>(
         _ => return admin.refused(tessera_core::CoreError::InvalidRequest("enabled must be true or false".into())),
     };
     let patch = tessera_core::service::AccountPatch { account_enabled: Some(enabled), password: None };
-    match app.update_account(&admin.actor, &user, patch).await {
+    let updated = match UserRef::parse(&user) {
+        Ok(target) => app.update_account(&admin.actor, &target, patch).await,
+        Err(e) => Err(e),
+    };
+    match updated {
         Ok(_) => done(&admin, &user, if enabled { "account-enabled" } else { "account-disabled" }),
         Err(e) => admin.refused(e),
     }
