@@ -122,15 +122,28 @@ impl<S: Store> Tessera<S> {
         bearer: &BearerToken,
         ctx: &RequestCtx,
     ) -> Result<Actor, CoreError> {
+        self.authenticate_in(Some(slug), bearer, ctx).await
+    }
+
+    /// As [`Tessera::authenticate`], for a request that may name a tenant by something that is
+    /// not a slug (`None`): the token is checked first (an invalid one is `Unauthorized`
+    /// whatever the request names), then a valid one is refused as being of another tenant.
+    pub async fn authenticate_in(
+        &self,
+        slug: Option<&TenantSlug>,
+        bearer: &BearerToken,
+        ctx: &RequestCtx,
+    ) -> Result<Actor, CoreError> {
         let token =
             self.store.api_token(&sha256_b64(bearer.expose().as_bytes())).await?.ok_or(CoreError::Unauthorized)?;
         if token.expires_at <= self.now() {
             return Err(CoreError::Unauthorized);
         }
-        let tenant =
-            self.tenant_id(slug).await.map_err(|_| CoreError::Forbidden("you may not act in another tenant".into()))?;
+        let other_tenant = || CoreError::Forbidden("you may not act in another tenant".into());
+        let slug = slug.ok_or_else(other_tenant)?;
+        let tenant = self.tenant_id(slug).await.map_err(|_| other_tenant())?;
         if tenant != token.tenant_id {
-            return Err(CoreError::Forbidden("you may not act in another tenant".into()));
+            return Err(other_tenant());
         }
         let user = self
             .store
