@@ -119,8 +119,7 @@ async fn every_audit_action_is_read_back_as_written() {
                 action,
                 target_id: None,
                 target_upn: None,
-                before: None,
-                after: None,
+                change: None,
                 correlation_id: CorrelationId::new(),
             })
             .collect();
