@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
+use crate::change::{Change, ChangeJson};
 use crate::closed::closed_set;
 use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
 
@@ -49,9 +50,16 @@ pub struct AuditRecord {
     pub action: AuditAction,
     pub target_id: Option<UserId>,
     pub target_upn: Option<String>,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    /// Before → after; `None` for a record that says nothing more than its action.
+    pub change: Option<Change>,
     pub correlation_id: CorrelationId,
+}
+
+impl AuditRecord {
+    /// The `before` and `after` JSON of the record (see [`Change::to_json`]).
+    pub fn json(&self) -> ChangeJson {
+        self.change.as_ref().map_or((None, None), Change::to_json)
+    }
 }
 
 /// Filters of the audit log; newest first.

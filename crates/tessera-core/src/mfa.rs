@@ -176,9 +176,16 @@ pub struct BulkRow {
     pub id: Option<crate::ids::UserId>,
     pub upn: Option<String>,
     pub status: RowStatus,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    /// What was (or, in a dry run, would be) done; `None` for a failed row.
+    pub change: Option<crate::change::Change>,
     pub error: Option<RowError>,
+}
+
+impl BulkRow {
+    /// The `before` and `after` JSON of the row (see [`crate::change::Change::to_json`]).
+    pub fn json(&self) -> crate::change::ChangeJson {
+        self.change.as_ref().map_or((None, None), crate::change::Change::to_json)
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -254,8 +261,7 @@ mod tests {
 
     #[test]
     fn report_summary_counts_and_applied() {
-        let row =
-            |status| BulkRow { user: "u".into(), id: None, upn: None, status, before: None, after: None, error: None };
+        let row = |status| BulkRow { user: "u".into(), id: None, upn: None, status, change: None, error: None };
         let r = BulkReport::new(false, vec![row(RowStatus::Changed), row(RowStatus::Skipped)]);
         assert!(r.applied);
         assert_eq!((r.summary.changed, r.summary.unchanged, r.summary.failed), (1, 1, 0));

@@ -4,6 +4,7 @@ use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use tessera_core::audit::{AuditAction, AuditQuery, AuditRecord, Page};
+use tessera_core::change::Change;
 use tessera_core::closed::UnknownValue;
 use tessera_core::cursor::encode_cursor;
 use tessera_core::ids::{AuditId, CorrelationId, TenantId, TenantSlug, UserRef};
@@ -153,6 +154,7 @@ fn opt_user_id(row: &AnyRow, col: &str) -> StoreResult<Option<tessera_core::ids:
 fn audit_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<AuditRecord> {
     let id: String = get(row, "id")?;
     let corr: String = get(row, "correlation_id")?;
+    let action = closed(row, "action", AuditAction::parse)?;
     Ok(AuditRecord {
         id: AuditId::parse(&id).ok_or_else(|| corrupt("audit id", &id))?,
         tenant_id: tenant,
@@ -160,11 +162,10 @@ fn audit_from_row(row: &AnyRow, tenant: TenantId) -> StoreResult<AuditRecord> {
         actor_id: opt_user_id(row, "actor_id")?,
         actor_upn: get(row, "actor_upn")?,
         source_ip: crate::sql::source_ip(row)?,
-        action: closed(row, "action", AuditAction::parse)?,
+        action,
         target_id: opt_user_id(row, "target_id")?,
         target_upn: get(row, "target_upn")?,
-        before: json_col(row, "before_value")?,
-        after: json_col(row, "after_value")?,
+        change: Change::from_json(action, json_col(row, "before_value")?, json_col(row, "after_value")?),
         correlation_id: CorrelationId::parse(&corr).ok_or_else(|| corrupt("correlation id", &corr))?,
     })
 }

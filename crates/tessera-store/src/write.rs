@@ -261,6 +261,7 @@ impl StoreTx for SqlTx {
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for r in chunk {
+                let (before, after) = r.json();
                 q = q
                     .bind(r.id.to_string())
                     .bind(r.tenant_id.to_string())
@@ -273,8 +274,8 @@ impl StoreTx for SqlTx {
                     .bind(r.target_id.map(|t| t.to_string()))
                     .bind(r.target_upn.as_deref())
                     .bind(r.target_upn.as_ref().map(|t| t.to_lowercase()))
-                    .bind(json(&r.before))
-                    .bind(json(&r.after))
+                    .bind(json(&before))
+                    .bind(json(&after))
                     .bind(r.correlation_id.to_string());
             }
             q.execute(&mut *self.tx).await.map_err(backend_err)?;

@@ -12,6 +12,8 @@ mod admin_center;
 mod audit;
 #[path = "contract/bulk.rs"]
 mod bulk;
+#[path = "contract/changes.rs"]
+mod changes;
 #[path = "contract/closed_sets.rs"]
 mod closed_sets;
 #[path = "contract/concurrency.rs"]

@@ -2,7 +2,6 @@
 //! page (methods, app passwords, sessions, history), deleting one of a user's methods, the
 //! registration report, and log exports.
 
-use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{AuditDraft, LogFilter, RequestCtx, SessionView, Tessera};
@@ -10,6 +9,7 @@ use crate::access::{Action, Actor, TargetKind, authorize};
 use crate::admin_ports::{AdminStore, AppPasswordInfo};
 use crate::audit::{AuditAction, AuditQuery, AuditRecord, Page};
 use crate::auth_ports::{AuthStore, AuthTx};
+use crate::change::Change;
 use crate::error::CoreError;
 use crate::ids::{MethodId, TenantSlug, UserRef};
 use crate::ports::{Store, StoreTx};
@@ -177,8 +177,7 @@ where
         tx.insert_audit(&[draft.record(
             AuditAction::MethodDelete,
             Some((user.id, user.upn.as_str())),
-            Some(json!({ "id": id, "kind": info.kind.as_str(), "label": info.label })),
-            None,
+            Change::MethodDeleted { id, method: Some((info.kind, info.label)) },
         )])
         .await?;
         tx.commit().await?;

@@ -6,6 +6,7 @@ use super::signin::{random_token, sha256_b64};
 use super::{RequestCtx, Tessera, new_correlation_id};
 use crate::access::{Actor, Role};
 use crate::audit::{AuditAction, AuditRecord};
+use crate::change::{Change, CreatedUser};
 use crate::error::{CoreError, StoreError};
 use crate::ids::{AuditId, DisplayName, TenantId, TenantSlug, Upn, UserId};
 use crate::password::{self, Password};
@@ -59,7 +60,7 @@ impl<S: Store> Tessera<S> {
         })?;
         tx.insert_users(std::slice::from_ref(&admin)).await?;
         let correlation_id = new_correlation_id();
-        let system = |action: AuditAction, after: serde_json::Value, target: Option<(UserId, String)>| AuditRecord {
+        let system = |action: AuditAction, change: Change, target: Option<(UserId, String)>| AuditRecord {
             id: AuditId::new(),
             tenant_id: tenant.id,
             time: now,
@@ -69,15 +70,19 @@ impl<S: Store> Tessera<S> {
             action,
             target_id: target.as_ref().map(|t| t.0),
             target_upn: target.map(|t| t.1),
-            before: None,
-            after: Some(after),
+            change: Some(change),
             correlation_id,
         };
         tx.insert_audit(&[
-            system(AuditAction::TenantCreate, serde_json::json!({ "slug": slug.as_str() }), None),
+            system(AuditAction::TenantCreate, Change::TenantCreated { slug: slug.to_string() }, None),
             system(
                 AuditAction::UserCreate,
-                serde_json::json!({ "upn": upn.as_str(), "roles": [Role::GlobalAdministrator.as_str()] }),
+                Change::UserCreated(CreatedUser {
+                    upn: upn.to_string(),
+                    display_name: None,
+                    account_enabled: None,
+                    roles: vec![Role::GlobalAdministrator],
+                }),
                 Some((admin.id, upn.to_string())),
             ),
         ])

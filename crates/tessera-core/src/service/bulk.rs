@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{AuditDraft, Tessera};
 use crate::access::{Action, Actor, TargetKind, authorize};
-use crate::change::{BulkChange, UserSettingsSide};
+use crate::change::{Change, UserSettingsSide};
 use crate::error::CoreError;
 use crate::ids::{UserId, UserRef};
 use crate::mfa::{BulkOp, BulkReport, BulkRow, PerUserMfaState, RowError, RowStatus, UserSettingsOptions};
@@ -40,7 +40,7 @@ fn action_of(op: &BulkOp) -> Action {
 }
 
 fn row(user: &str, status: RowStatus) -> BulkRow {
-    BulkRow { user: user.to_owned(), id: None, upn: None, status, before: None, after: None, error: None }
+    BulkRow { user: user.to_owned(), id: None, upn: None, status, change: None, error: None }
 }
 
 fn failed(user: &str, status: RowStatus, code: &'static str, message: String) -> BulkRow {
@@ -121,18 +121,11 @@ impl<S: Store> Tessera<S> {
                 continue;
             }
             let (status, change) = plan.add(snap, &req.op, now);
-            let (before, after) = change.to_json();
             out.status = status;
-            out.before = Some(before);
-            out.after = after;
             if status == RowStatus::Changed {
-                audit.push(draft.record(
-                    req.op.audit_action(),
-                    Some((user.id, user.upn.as_str())),
-                    out.before.clone(),
-                    out.after.clone(),
-                ));
+                audit.push(draft.record(req.op.audit_action(), Some((user.id, user.upn.as_str())), change.clone()));
             }
+            out.change = Some(change);
             results.push(out);
         }
 
@@ -152,7 +145,7 @@ impl<S: Store> Tessera<S> {
 
 impl Plan {
     /// Records what `op` does to `snap`; returns the row status and the change.
-    fn add(&mut self, snap: &UserSnapshot, op: &BulkOp, now: time::OffsetDateTime) -> (RowStatus, BulkChange) {
+    fn add(&mut self, snap: &UserSnapshot, op: &BulkOp, now: time::OffsetDateTime) -> (RowStatus, Change) {
         let user = &snap.user;
         let from = user.per_user_mfa_state;
         let to = match op {
@@ -168,7 +161,7 @@ impl Plan {
                 RowStatus::Changed
             }
         };
-        (status, BulkChange::State { from, to })
+        (status, Change::State { from, to, reason: None })
     }
 
     fn add_settings(
@@ -176,7 +169,7 @@ impl Plan {
         snap: &UserSnapshot,
         o: UserSettingsOptions,
         now: time::OffsetDateTime,
-    ) -> (RowStatus, BulkChange) {
+    ) -> (RowStatus, Change) {
         let id = snap.user.id;
         let mut before = UserSettingsSide::default();
         let mut after = UserSettingsSide::default();
@@ -204,7 +197,7 @@ impl Plan {
             changed = true;
         }
         let status = if changed { RowStatus::Changed } else { RowStatus::Unchanged };
-        (status, BulkChange::UserSettings { before, after })
+        (status, Change::UserSettings { before, after })
     }
 
     async fn apply<T: StoreTx>(self, tx: &mut T, now: time::OffsetDateTime) -> Result<(), CoreError> {

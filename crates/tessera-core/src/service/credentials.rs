@@ -2,7 +2,6 @@
 //! session) and for administrators; and the account changes that end remembered devices (a
 //! password reset, disabling the account).
 
-use serde_json::json;
 use time::Duration;
 
 use super::signin::{random_token, sha256_b64};
@@ -12,6 +11,7 @@ use crate::admin_ports::{AdminStore, AppPasswordInfo};
 use crate::app_password::{self, MAX_APP_PASSWORDS};
 use crate::audit::AuditAction;
 use crate::auth_ports::{AuthStore, AuthTx};
+use crate::change::{AccountChange, Change};
 use crate::credential_ports::{AppPasswordRecord, CredentialStore, CredentialTx, RememberedDevice};
 use crate::error::CoreError;
 use crate::ids::{AppPasswordId, DeviceId, UserRef};
@@ -125,8 +125,7 @@ where
         tx.insert_audit(&[draft.record(
             AuditAction::AppPasswordCreate,
             Some((user.id, user.upn.as_str())),
-            None,
-            Some(json!({ "id": rec.id, "name": rec.name })),
+            Change::AppPasswordCreated { id: rec.id, name: rec.name.clone() },
         )])
         .await?;
         tx.commit().await?;
@@ -171,8 +170,7 @@ where
         tx.insert_audit(&[draft.record(
             AuditAction::AppPasswordDelete,
             Some((user.id, user.upn.as_str())),
-            Some(json!({ "id": id, "name": info.name })),
-            None,
+            Change::AppPasswordDeleted { id, name: info.name },
         )])
         .await?;
         tx.commit().await?;
@@ -188,8 +186,7 @@ where
         tx.insert_audit(&[draft.record(
             AuditAction::RememberedDeviceDelete,
             Some((user.id, user.upn.as_str())),
-            Some(json!({ "id": id })),
-            None,
+            Change::DeviceForgotten { id },
         )])
         .await?;
         tx.commit().await?;
@@ -235,8 +232,7 @@ where
         tx.insert_audit(&[draft.record(
             AuditAction::RememberedDeviceCreate,
             Some((user.id, user.upn.as_str())),
-            None,
-            Some(json!({ "id": device.id, "expiresAt": device.expires_at.unix_timestamp() })),
+            Change::DeviceRemembered { id: device.id, expires_at: device.expires_at },
         )])
         .await?;
         tx.commit().await?;
@@ -324,8 +320,7 @@ where
         tx.insert_audit(&[draft.record(
             AuditAction::PasswordChange,
             Some((user.id, user.upn.as_str())),
-            None,
-            Some(json!({ "rememberedDevicesDeleted": devices, "sessionsEnded": sessions.saturating_sub(1) })),
+            Change::PasswordChanged { remembered_devices_deleted: devices, sessions_ended: sessions.saturating_sub(1) },
         )])
         .await?;
         tx.commit().await?;
@@ -360,29 +355,24 @@ where
             None => None,
         };
         let disabling = patch.account_enabled == Some(false) && target.account_enabled;
-        let mut before = serde_json::Map::new();
-        let mut after = serde_json::Map::new();
-        if let Some(enabled) = patch.account_enabled {
-            before.insert("accountEnabled".into(), json!(target.account_enabled));
-            after.insert("accountEnabled".into(), json!(enabled));
-        }
-        if hash.is_some() {
-            after.insert("password".into(), json!("changed"));
-        }
+        let mut change = AccountChange {
+            enabled: patch.account_enabled.map(|enabled| (target.account_enabled, enabled)),
+            password_changed: hash.is_some(),
+            ..AccountChange::default()
+        };
         let mut tx = self.store.begin().await?;
         tx.update_account(target.id, patch.account_enabled, hash.as_deref()).await?;
         if disabling || hash.is_some() {
-            after.insert("rememberedDevicesDeleted".into(), json!(tx.delete_remembered_devices(target.id).await?));
+            change.remembered_devices_deleted = Some(tx.delete_remembered_devices(target.id).await?);
         }
         if disabling {
-            after.insert("sessionsRevoked".into(), json!(tx.delete_user_sessions(target.id).await?));
+            change.sessions_revoked = Some(tx.delete_user_sessions(target.id).await?);
         }
         let draft = AuditDraft { actor, now: self.now() };
         tx.insert_audit(&[draft.record(
             AuditAction::AccountUpdate,
             Some((target.id, target.upn.as_str())),
-            Some(before.into()),
-            Some(after.into()),
+            Change::Account(change),
         )])
         .await?;
         tx.commit().await?;

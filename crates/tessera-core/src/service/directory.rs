@@ -3,11 +3,10 @@
 
 use std::collections::HashSet;
 
-use serde_json::json;
-
 use super::{AuditDraft, Tessera};
 use crate::access::{Action, Actor, Role, TargetKind, authorize};
 use crate::audit::{AuditAction, Page};
+use crate::change::{Change, CreatedUser};
 use crate::error::{CoreError, StoreError};
 use crate::ids::{DisplayName, Upn, UserId, UserRef};
 use crate::mfa::{BulkOp, BulkReport, BulkRow, PerUserMfaState, RowError, RowStatus};
@@ -71,13 +70,12 @@ fn created_audit(draft: &AuditDraft<'_>, u: &NewUser) -> crate::audit::AuditReco
     draft.record(
         AuditAction::UserCreate,
         Some((u.id, u.upn.as_str())),
-        None,
-        Some(json!({
-            "upn": u.upn.as_str(),
-            "displayName": u.display_name.as_str(),
-            "accountEnabled": u.account_enabled,
-            "roles": u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        })),
+        Change::UserCreated(CreatedUser {
+            upn: u.upn.to_string(),
+            display_name: Some(u.display_name.as_str().to_owned()),
+            account_enabled: Some(u.account_enabled),
+            roles: u.roles.clone(),
+        }),
     )
 }
 
@@ -132,15 +130,8 @@ impl<S: Store> Tessera<S> {
         let mut seen = HashSet::new();
         let (mut results, mut users, mut audit) = (Vec::new(), Vec::new(), Vec::new());
         for (given, p) in parsed {
-            let mut row = BulkRow {
-                user: given,
-                id: None,
-                upn: None,
-                status: RowStatus::Changed,
-                before: None,
-                after: None,
-                error: None,
-            };
+            let mut row =
+                BulkRow { user: given, id: None, upn: None, status: RowStatus::Changed, change: None, error: None };
             match p {
                 Err(e) => {
                     row.status = RowStatus::Invalid;
@@ -164,7 +155,7 @@ impl<S: Store> Tessera<S> {
                     row.id = Some(u.id);
                     row.upn = Some(u.upn.to_string());
                     let a = created_audit(&draft, &u);
-                    row.after = a.after.clone();
+                    row.change = a.change.clone();
                     audit.push(a);
                     users.push(u);
                 }
@@ -201,8 +192,11 @@ impl<S: Store> Tessera<S> {
         tx.insert_audit(&[draft.record(
             AuditAction::UserDelete,
             Some((u.id, u.upn.as_str())),
-            Some(json!({ "upn": u.upn.as_str(), "displayName": u.display_name, "perUserMfaState": u.per_user_mfa_state })),
-            None,
+            Change::UserDeleted {
+                upn: u.upn.to_string(),
+                display_name: u.display_name.clone(),
+                state: u.per_user_mfa_state,
+            },
         )])
         .await?;
         tx.commit().await?;

@@ -1,11 +1,11 @@
 //! Reading the audit and sign-in logs; reading and changing the MFA service settings.
 
-use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{AuditDraft, Tessera};
 use crate::access::{Action, Actor, TargetKind, authorize};
 use crate::audit::{AuditAction, AuditQuery, AuditRecord, Page};
+use crate::change::Change;
 use crate::error::CoreError;
 use crate::ids::AuditId;
 use crate::ports::{Store, StoreTx};
@@ -78,8 +78,7 @@ impl<S: Store> Tessera<S> {
             tx.insert_audit(&[draft.record(
                 AuditAction::MfaSettingsUpdate,
                 None,
-                Some(json!(before)),
-                Some(json!(after)),
+                Change::Settings { before: Box::new(before), after: Box::new(after.clone()) },
             )])
             .await?;
             tx.commit().await?;

@@ -2,12 +2,11 @@
 //! or from the security info page), the security info page, deleting a method, new recovery
 //! codes. Sensitive changes need a second factor given in the last minutes.
 
-use serde_json::json;
-
 use super::signin::{Client, SessionView, new_recovery_codes, recovery_code_hash, self_actor};
 use super::{AuditDraft, RequestCtx, Started, Tessera};
 use crate::audit::AuditAction;
 use crate::auth_ports::{AuthStore, AuthTx};
+use crate::change::{Change, StateReason};
 use crate::credential_ports::CredentialStore;
 use crate::error::CoreError;
 use crate::mfa::MethodKind;
@@ -107,8 +106,7 @@ where
         let mut audit = vec![draft.record(
             AuditAction::MethodRegister,
             target,
-            None,
-            Some(json!({ "kind": "totp", "label": method.label })),
+            Change::MethodRegistered { kind: MethodKind::Totp, label: method.label.clone() },
         )];
         let codes =
             if self.store.recovery_codes_left(user.id).await? == 0 { new_recovery_codes()? } else { Vec::new() };
@@ -120,8 +118,7 @@ where
             audit.push(draft.record(
                 AuditAction::RecoveryCodesCreate,
                 target,
-                None,
-                Some(json!({ "count": codes.len() })),
+                Change::RecoveryCodes { count: codes.len() as u64 },
             ));
         }
         let after = user.per_user_mfa_state.after_registration();
@@ -130,8 +127,11 @@ where
             audit.push(draft.record(
                 AuditAction::MfaEnforce,
                 target,
-                Some(json!(user.per_user_mfa_state.as_str())),
-                Some(json!({ "state": after.as_str(), "reason": "registered a method" })),
+                Change::State {
+                    from: user.per_user_mfa_state,
+                    to: Some(after),
+                    reason: Some(StateReason::RegisteredMethod),
+                },
             ));
         }
         tx.insert_audit(&audit).await?;
@@ -197,8 +197,7 @@ where
         tx.insert_audit(&[draft.record(
             AuditAction::MethodDelete,
             Some((user.id, user.upn.as_str())),
-            Some(json!({ "id": id })),
-            None,
+            Change::MethodDeleted { id, method: None },
         )])
         .await?;
         tx.commit().await?;
@@ -228,8 +227,7 @@ where
         tx.insert_audit(&[draft.record(
             AuditAction::RecoveryCodesRegenerate,
             Some((user.id, user.upn.as_str())),
-            None,
-            Some(json!({ "count": codes.len() })),
+            Change::RecoveryCodes { count: codes.len() as u64 },
         )])
         .await?;
         tx.commit().await?;

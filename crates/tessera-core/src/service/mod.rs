@@ -18,6 +18,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::access::Actor;
 use crate::audit::{AuditAction, AuditRecord};
+use crate::change::Change;
 use crate::crypto::{DataKey, Keyring};
 use crate::error::CoreError;
 use crate::ids::{AuditId, CorrelationId, TenantId, UserId};
@@ -165,13 +166,7 @@ pub(crate) struct AuditDraft<'a> {
 }
 
 impl AuditDraft<'_> {
-    pub fn record(
-        &self,
-        action: AuditAction,
-        target: Option<(UserId, &str)>,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
-    ) -> AuditRecord {
+    pub fn record(&self, action: AuditAction, target: Option<(UserId, &str)>, change: Change) -> AuditRecord {
         AuditRecord {
             id: AuditId::new(),
             tenant_id: self.actor.tenant_id,
@@ -182,8 +177,7 @@ impl AuditDraft<'_> {
             action,
             target_id: target.map(|t| t.0),
             target_upn: target.map(|t| t.1.to_owned()),
-            before,
-            after,
+            change: Some(change),
             correlation_id: self.actor.correlation_id,
         }
     }

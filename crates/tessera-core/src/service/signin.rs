@@ -6,7 +6,6 @@
 use std::net::IpAddr;
 
 use base64::Engine;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -14,6 +13,7 @@ use super::{AuditDraft, IssuedToken, RequestCtx, Tessera};
 use crate::access::Actor;
 use crate::audit::AuditAction;
 use crate::auth_ports::{AuthStore, AuthTx};
+use crate::change::Change;
 use crate::credential_ports::CredentialStore;
 use crate::error::CoreError;
 use crate::ids::{TenantId, TenantSlug, Upn, UserRef};
@@ -537,8 +537,7 @@ where
         tx.insert_audit(&[draft.record(
             AuditAction::SessionsRevoke,
             Some((u.id, u.upn.as_str())),
-            None,
-            Some(json!({ "revoked": n })),
+            Change::SessionsRevoked { count: n },
         )])
         .await?;
         tx.commit().await?;

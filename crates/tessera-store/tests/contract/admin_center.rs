@@ -149,7 +149,7 @@ async fn an_administrator_deletes_one_method_of_a_user_with_an_audit_record() {
         assert_eq!(rec.action, "user.method.delete", "[{b}]");
         assert_eq!(rec.actor_id, Some(hd.id), "[{b}]");
         assert_eq!(rec.target_id, Some(alice.id), "[{b}]");
-        assert_eq!(rec.before.as_ref().unwrap()["kind"], "totp", "[{b}]");
+        assert_eq!(rec.json().0.as_ref().unwrap()["kind"], "totp", "[{b}]");
     }
 }
 

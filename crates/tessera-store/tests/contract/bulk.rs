@@ -25,7 +25,7 @@ async fn three_states(env: &Env) -> [&'static str; 3] {
 
 /// (status, before, after) of every row.
 fn outcome(r: &BulkReport) -> Vec<(RowStatus, Option<serde_json::Value>, Option<serde_json::Value>)> {
-    r.results.iter().map(|r| (r.status, r.before.clone(), r.after.clone())).collect()
+    r.results.iter().map(|r| (r.status, r.json().0, r.json().1)).collect()
 }
 
 #[tokio::test]
@@ -203,8 +203,8 @@ async fn one_audit_record_per_user_changed_with_one_correlation_id() {
             assert_eq!(rec.source_ip.map(|ip| ip.to_string()).as_deref(), Some(SOURCE_IP), "[{b}] source ip");
             assert_eq!(rec.target_id, Some(target.id), "[{b}] target id");
             assert_eq!(rec.target_upn.as_deref(), Some(upn), "[{b}] target upn");
-            assert_eq!(rec.before, Some(json!(from)), "[{b}] before");
-            assert_eq!(rec.after, Some(json!("enforced")), "[{b}] after");
+            assert_eq!(rec.json().0, Some(json!(from)), "[{b}] before");
+            assert_eq!(rec.json().1, Some(json!("enforced")), "[{b}] after");
             assert_eq!(rec.correlation_id, ga.correlation_id(), "[{b}] the request's correlation id");
             assert_eq!(rec.time, env.clock.get(), "[{b}] time from the clock");
         }
@@ -215,7 +215,7 @@ async fn one_audit_record_per_user_changed_with_one_correlation_id() {
         let audit = env.audit_all().await;
         assert_eq!(audit[0].action, "user.mfa.setState", "[{b}] setState action");
         assert_eq!(
-            (audit[0].before.clone(), audit[0].after.clone()),
+            (audit[0].json().0, audit[0].json().1),
             (Some(json!("enforced")), Some(json!("disabled"))),
             "[{b}] setState before/after"
         );

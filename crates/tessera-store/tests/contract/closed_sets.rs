@@ -3,7 +3,6 @@
 
 use tessera_core::audit::{AuditAction, AuditQuery, AuditRecord};
 use tessera_core::auth_ports::AuthStore;
-use tessera_core::ids::{AuditId, CorrelationId};
 use tessera_core::mfa::MethodKind;
 use tessera_core::ports::{Store, StoreTx};
 use tessera_core::session::{ThrottleKey, ThrottlePolicy};
@@ -109,20 +108,7 @@ async fn every_audit_action_is_read_back_as_written() {
         let recs: Vec<AuditRecord> = AuditAction::ALL
             .iter()
             .enumerate()
-            .map(|(i, &action)| AuditRecord {
-                id: AuditId::new(),
-                tenant_id: env.tenant.id,
-                time: T0 + Duration::days(1) + Duration::seconds(i as i64),
-                actor_id: None,
-                actor_upn: "test".into(),
-                source_ip: None,
-                action,
-                target_id: None,
-                target_upn: None,
-                before: None,
-                after: None,
-                correlation_id: CorrelationId::new(),
-            })
+            .map(|(i, &action)| crate::common::system_record(&env, i, action, None))
             .collect();
         let mut tx = store.begin().await.unwrap();
         tx.insert_audit(&recs).await.unwrap_or_else(|e| panic!("[{b}] insert: {e}"));

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use tessera_core::CoreError;
 use tessera_core::access::{Actor, Role};
-use tessera_core::audit::{AuditQuery, AuditRecord};
+use tessera_core::audit::{AuditAction, AuditQuery, AuditRecord};
+use tessera_core::change::Change;
 use tessera_core::crypto::{DataKey, Keyring};
-use tessera_core::ids::UserRef;
-use tessera_core::ids::{TenantSlug, Upn};
+use tessera_core::ids::{AuditId, CorrelationId, TenantSlug, Upn, UserRef};
 use tessera_core::mfa::{BulkOp, BulkReport, PerUserMfaState};
 use tessera_core::ports::{Clock, Store};
 use tessera_core::service::{BulkRequestRow, ImportRow, NewUserInput, RequestCtx, Started, Tessera};
@@ -82,6 +82,24 @@ pub async fn envs() -> Vec<Env> {
 }
 
 /// An actor as `authenticate` would build it for `user`, with a fresh correlation id.
+/// A record of `action` written by no one, `i` seconds into the day after [`T0`] (after the
+/// harness's own records).
+pub fn system_record(env: &Env, i: usize, action: AuditAction, change: Option<Change>) -> AuditRecord {
+    AuditRecord {
+        id: AuditId::new(),
+        tenant_id: env.tenant.id,
+        time: T0 + time::Duration::days(1) + time::Duration::seconds(i as i64),
+        actor_id: None,
+        actor_upn: "test".into(),
+        source_ip: None,
+        action,
+        target_id: None,
+        target_upn: None,
+        change,
+        correlation_id: CorrelationId::new(),
+    }
+}
+
 pub fn actor(user: &User) -> Actor {
     Actor::for_tests(user, Some(SOURCE_IP.parse().unwrap()))
 }

@@ -71,11 +71,11 @@ async fn overlapping_concurrent_bulk_requests_all_succeed_and_audit_each_change_
                 .filter(|r| r.action.as_str().starts_with("user.mfa.") && r.target_upn.as_deref() == Some(upn.as_str()))
             {
                 assert_eq!(
-                    r.before.as_ref(),
+                    r.json().0.as_ref(),
                     Some(&state),
                     "[{b}] {upn}: before of one change is the after of the last"
                 );
-                state = r.after.clone().unwrap();
+                state = r.json().1.unwrap();
             }
             let stored = env.state(&upn).await;
             assert_eq!(state, serde_json::json!(stored.as_str()), "[{b}] {upn}: the last after is the stored state");

@@ -35,10 +35,10 @@ async fn require_reregistration_removes_methods() {
             .await
             .unwrap();
         assert_eq!(report.results[0].status, RowStatus::Changed, "[{b}] alice changed");
-        assert_eq!(report.results[0].before, Some(json!({"methods": 2})), "[{b}] alice before");
-        assert_eq!(report.results[0].after, Some(json!({"methods": 0})), "[{b}] alice after");
+        assert_eq!(report.results[0].json().0, Some(json!({"methods": 2})), "[{b}] alice before");
+        assert_eq!(report.results[0].json().1, Some(json!({"methods": 0})), "[{b}] alice after");
         assert_eq!(report.results[1].status, RowStatus::Unchanged, "[{b}] bob had nothing to remove");
-        assert_eq!(report.results[1].before, Some(json!({"methods": 0})), "[{b}] bob before");
+        assert_eq!(report.results[1].json().0, Some(json!({"methods": 0})), "[{b}] bob before");
 
         let rows_a = testing::user_rows(env.store(), alice.id).await;
         assert_eq!(rows_a.auth_methods, 0, "[{b}] alice's methods removed");
@@ -50,8 +50,8 @@ async fn require_reregistration_removes_methods() {
         assert_eq!(audit.len(), audit_before + 1, "[{b}] one record, for alice");
         assert_eq!(audit[0].action, "user.mfa.manageUserSettings", "[{b}] action");
         assert_eq!(audit[0].target_id, Some(alice.id), "[{b}] target");
-        assert_eq!(audit[0].before, Some(json!({"methods": 2})), "[{b}] audit before");
-        assert_eq!(audit[0].after, Some(json!({"methods": 0})), "[{b}] audit after");
+        assert_eq!(audit[0].json().0, Some(json!({"methods": 2})), "[{b}] audit before");
+        assert_eq!(audit[0].json().1, Some(json!({"methods": 0})), "[{b}] audit after");
     }
 }
 
@@ -70,8 +70,8 @@ async fn delete_app_passwords_removes_them() {
         let report =
             env.svc.bulk(&env.ga, rows(opts(false, true, false), &["alice@contoso.com"]), false).await.unwrap();
         assert_eq!(report.results[0].status, RowStatus::Changed, "[{b}] changed");
-        assert_eq!(report.results[0].before, Some(json!({"appPasswords": 3})), "[{b}] before");
-        assert_eq!(report.results[0].after, Some(json!({"appPasswords": 0})), "[{b}] after");
+        assert_eq!(report.results[0].json().0, Some(json!({"appPasswords": 3})), "[{b}] before");
+        assert_eq!(report.results[0].json().1, Some(json!({"appPasswords": 0})), "[{b}] after");
         let a = testing::user_rows(env.store(), alice.id).await;
         assert_eq!((a.app_passwords, a.auth_methods), (0, 1), "[{b}] app passwords gone, methods kept");
         assert_eq!(testing::user_rows(env.store(), carol.id).await.app_passwords, 1, "[{b}] carol's kept");
@@ -92,9 +92,9 @@ async fn revoke_remembered_devices_sets_the_time() {
         let report =
             env.svc.bulk(&env.ga, rows(opts(false, false, true), &["alice@contoso.com"]), false).await.unwrap();
         assert_eq!(report.results[0].status, RowStatus::Changed, "[{b}] changed");
-        assert_eq!(report.results[0].before, Some(json!({"rememberedDevicesNotBefore": null})), "[{b}] before");
+        assert_eq!(report.results[0].json().0, Some(json!({"rememberedDevicesNotBefore": null})), "[{b}] before");
         assert_eq!(
-            report.results[0].after,
+            report.results[0].json().1,
             Some(json!({"rememberedDevicesNotBefore": t1.format(&Rfc3339).unwrap()})),
             "[{b}] after"
         );
@@ -105,7 +105,7 @@ async fn revoke_remembered_devices_sets_the_time() {
         let report =
             env.svc.bulk(&env.ga, rows(opts(false, false, true), &["alice@contoso.com"]), false).await.unwrap();
         assert_eq!(
-            report.results[0].before,
+            report.results[0].json().0,
             Some(json!({"rememberedDevicesNotBefore": t1.format(&Rfc3339).unwrap()})),
             "[{b}] before is the previous time"
         );
@@ -135,17 +135,17 @@ async fn all_three_options_at_once_and_dry_run() {
         let report = env.svc.bulk(&env.ga, rows(all, &["alice@contoso.com"]), false).await.unwrap();
         let now = env.clock.get().format(&Rfc3339).unwrap();
         assert_eq!(
-            report.results[0].before,
+            report.results[0].json().0,
             Some(json!({"methods": 1, "appPasswords": 2, "rememberedDevicesNotBefore": null})),
             "[{b}] before counts"
         );
         assert_eq!(
-            report.results[0].after,
+            report.results[0].json().1,
             Some(json!({"methods": 0, "appPasswords": 0, "rememberedDevicesNotBefore": now})),
             "[{b}] after counts"
         );
-        assert_eq!(dry.results[0].before, report.results[0].before, "[{b}] the dry run predicted before");
-        assert_eq!(dry.results[0].after, report.results[0].after, "[{b}] the dry run predicted after");
+        assert_eq!(dry.results[0].json().0, report.results[0].json().0, "[{b}] the dry run predicted before");
+        assert_eq!(dry.results[0].json().1, report.results[0].json().1, "[{b}] the dry run predicted after");
         let r = testing::user_rows(env.store(), alice.id).await;
         assert_eq!(
             (r.auth_methods, r.app_passwords, r.remembered_devices_not_before),

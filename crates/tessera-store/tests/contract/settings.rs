@@ -75,10 +75,10 @@ async fn a_valid_patch_is_stored_and_audited_with_before_and_after() {
         assert_eq!(rec.action, "settings.mfa.update", "[{b}] action");
         assert_eq!(rec.actor_id, Some(env.admin.id), "[{b}] actor");
         assert_eq!(rec.target_id, None, "[{b}] no target user");
-        assert_eq!(rec.before, Some(json!(MfaSettings::default())), "[{b}] before");
-        assert_eq!(rec.after, Some(json!(after)), "[{b}] after");
+        assert_eq!(rec.json().0, Some(json!(MfaSettings::default())), "[{b}] before");
+        assert_eq!(rec.json().1, Some(json!(after)), "[{b}] after");
         assert_eq!(
-            rec.after.as_ref().unwrap()["trustedIpRanges"],
+            rec.json().1.as_ref().unwrap()["trustedIpRanges"],
             json!(["10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"]),
             "[{b}] canonical ranges"
         );
@@ -89,7 +89,7 @@ async fn a_valid_patch_is_stored_and_audited_with_before_and_after() {
         let s2 = env.svc.update_mfa_settings(&env.ga, p2).await.unwrap();
         assert_eq!(s2.allowed_methods, vec![MethodKind::Totp, MethodKind::Webauthn], "[{b}] methods");
         assert!(s2.allow_app_passwords && s2.remember_device_days == 30, "[{b}] earlier patch kept");
-        assert_eq!(env.audit_all().await[0].before, Some(json!(after)), "[{b}] second before is the first after");
+        assert_eq!(env.audit_all().await[0].json().0, Some(json!(after)), "[{b}] second before is the first after");
         let n = env.audit_all().await.len();
         let same = env
             .svc

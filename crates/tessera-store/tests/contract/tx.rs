@@ -5,6 +5,7 @@ use std::time::Duration as StdDuration;
 
 use tessera_core::access::Role;
 use tessera_core::audit::AuditRecord;
+use tessera_core::change::Change;
 use tessera_core::error::StoreError;
 use tessera_core::ids::{AuditId, CorrelationId, DisplayName, TenantId, TenantSlug, Upn, UserId, UserRef};
 use tessera_core::mfa::{MethodKind, PerUserMfaState};
@@ -40,8 +41,7 @@ fn audit(tenant: TenantId) -> AuditRecord {
         action: "settings.mfa.update".parse().unwrap(),
         target_id: None,
         target_upn: None,
-        before: None,
-        after: Some(serde_json::json!({"x": 1})),
+        change: Some(Change::Unknown { before: None, after: Some(serde_json::json!({"x": 1})) }),
         correlation_id: CorrelationId::new(),
     }
 }

@@ -36,8 +36,8 @@ async fn create_user_stores_it_and_audits_it() {
             "[{b}] source ip"
         );
         assert_eq!(rec.target_id, Some(u.id), "[{b}] target");
-        assert_eq!(rec.before, None, "[{b}] no before");
-        let after = rec.after.as_ref().unwrap();
+        assert_eq!(rec.json().0, None, "[{b}] no before");
+        let after = rec.json().1.unwrap();
         assert_eq!(after["upn"], "Alice.Smith@Contoso.com", "[{b}] after.upn");
         assert_eq!(after["roles"], serde_json::json!(["helpdeskAdministrator"]), "[{b}] after.roles");
         assert_eq!(rec.correlation_id, env.ga.correlation_id(), "[{b}] the request's correlation id");
@@ -141,8 +141,8 @@ async fn delete_user_cascades_and_is_audited() {
         assert_eq!(audit.len(), audit_before + 1, "[{b}] one audit record");
         assert_eq!(audit[0].action, "user.delete", "[{b}] action");
         assert_eq!(audit[0].target_id, Some(u.id), "[{b}] target");
-        assert_eq!(audit[0].before.as_ref().unwrap()["upn"], "carol@contoso.com", "[{b}] before");
-        assert_eq!(audit[0].after, None, "[{b}] no after");
+        assert_eq!(audit[0].json().0.as_ref().unwrap()["upn"], "carol@contoso.com", "[{b}] before");
+        assert_eq!(audit[0].json().1, None, "[{b}] no after");
 
         // The UPN is free again.
         env.user("carol@contoso.com").await;

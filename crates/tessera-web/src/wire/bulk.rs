@@ -112,13 +112,14 @@ fn status(s: mfa::RowStatus) -> &'static str {
 
 impl From<mfa::BulkRow> for BulkRow {
     fn from(r: mfa::BulkRow) -> Self {
+        let (before, after) = r.json();
         Self {
             user: r.user,
             id: r.id.map(|i| i.to_string()),
             upn: r.upn,
             status: status(r.status).to_owned(),
-            before: super::json_of(&r.before),
-            after: super::json_of(&r.after),
+            before: super::json_of(&before),
+            after: super::json_of(&after),
             error: r.error.map(|e| RowError { code: e.code.to_owned(), message: e.message }),
         }
     }

@@ -30,6 +30,7 @@ pub struct AuditRecord {
 
 impl From<tessera_core::audit::AuditRecord> for AuditRecord {
     fn from(r: tessera_core::audit::AuditRecord) -> Self {
+        let (before, after) = r.json();
         Self {
             id: r.id.to_string(),
             time: super::rfc3339(r.time),
@@ -39,8 +40,8 @@ impl From<tessera_core::audit::AuditRecord> for AuditRecord {
             action: r.action.as_str().to_owned(),
             target_id: r.target_id.map(|i| i.to_string()),
             target_upn: r.target_upn,
-            before: super::json_of(&r.before),
-            after: super::json_of(&r.after),
+            before: super::json_of(&before),
+            after: super::json_of(&after),
             correlation_id: r.correlation_id.to_string(),
         }
     }

@@ -61,6 +61,7 @@ pub(crate) fn audit_csv(items: &[AuditRecord]) -> Vec<u8> {
     csv(
         header,
         items.iter().map(|r| {
+            let (before, after) = r.json();
             [
                 rfc3339(r.time),
                 r.actor_upn.clone(),
@@ -69,8 +70,8 @@ pub(crate) fn audit_csv(items: &[AuditRecord]) -> Vec<u8> {
                 r.action.as_str().to_owned(),
                 or_empty(r.target_upn.as_ref()),
                 or_empty(r.target_id),
-                json_text(r.before.as_ref()),
-                json_text(r.after.as_ref()),
+                json_text(before.as_ref()),
+                json_text(after.as_ref()),
                 r.correlation_id.to_string(),
                 r.id.to_string(),
             ]

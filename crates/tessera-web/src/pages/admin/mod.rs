@@ -10,6 +10,7 @@
 //! session's anti-CSRF token ([`super::csrf::AdminForm`]). Buttons are shown only to roles that
 //! may use them, and the services check the permission again on every request.
 
+mod changes;
 mod entry;
 mod export;
 mod fields;

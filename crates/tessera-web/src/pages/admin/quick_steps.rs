@@ -12,14 +12,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
-use serde_json::Value;
 use tessera_core::CoreError;
-use tessera_core::change::{BulkChange, UserSettingsSide};
+use tessera_core::change::{Change, UserSettingsSide};
 use tessera_core::mfa::{BulkOp, BulkReport, BulkRow, PerUserMfaState, QuickStep, RowStatus, UserSettingsOptions};
 use tessera_core::service::BulkRequestRow;
 
 use super::super::csrf::AdminForm;
 use super::super::views::page;
+use super::changes::{change_sentence, readable};
 use super::fields::Fields;
 use super::selection::{ListState, Selection};
 use super::views::{ConfirmPage, ListFields, ManagePage, ResultPage, ResultRow, SettingOption, state_label};
@@ -272,8 +272,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// The typed change of a row (none for a failed row).
-fn change_of(r: &BulkRow) -> Option<BulkChange> {
-    BulkChange::from_json(r.before.as_ref(), r.after.as_ref())
+fn change_of(r: &BulkRow) -> Option<&Change> {
+    r.change.as_ref()
 }
 
 /// "Enforce multi-factor authentication for 3 users: 2 will change from enabled to enforced,
@@ -284,10 +284,10 @@ pub(super) fn confirm_summary(step: QuickStep, report: &BulkReport) -> String {
     let (mut skipped, mut failed) = (0, 0);
     for r in &report.results {
         match (r.status, change_of(r)) {
-            (RowStatus::Changed, Some(BulkChange::State { from, to: Some(to) })) => {
-                *changes.entry((from, to)).or_default() += 1
+            (RowStatus::Changed, Some(Change::State { from, to: Some(to), .. })) => {
+                *changes.entry((*from, *to)).or_default() += 1
             }
-            (RowStatus::Unchanged, Some(BulkChange::State { from, .. })) => *already.entry(from).or_default() += 1,
+            (RowStatus::Unchanged, Some(Change::State { from, .. })) => *already.entry(*from).or_default() += 1,
             (RowStatus::Skipped, ..) => skipped += 1,
             (s, ..) if s.is_failure() => failed += 1,
             _ => {}
@@ -318,7 +318,7 @@ fn manage_hints(report: &BulkReport) -> [String; 3] {
     let before: Vec<UserSettingsSide> = ok
         .iter()
         .filter_map(|r| match change_of(r) {
-            Some(BulkChange::UserSettings { before, .. }) => Some(before),
+            Some(Change::UserSettings { before, .. }) => Some(*before),
             _ => None,
         })
         .collect();
@@ -395,59 +395,54 @@ fn result_rows(report: &BulkReport, planned: bool) -> Vec<ResultRow> {
                 id: r.id.map(|i| i.to_string()),
                 status,
                 status_class: class,
-                change: describe_change(r.before.as_ref(), r.after.as_ref()),
+                change: describe_change(r.change.as_ref()),
                 reason,
             }
         })
         .collect()
 }
 
-/// "Disabled → Enforced", or "methods 2 → 0, app passwords 1 → 0".
-pub(super) fn describe_change(before: Option<&Value>, after: Option<&Value>) -> String {
-    let show = |v: Option<&Value>| match v {
-        None | Some(Value::Null) => "none".to_owned(),
-        Some(Value::String(s)) => {
-            PerUserMfaState::parse(s).map(|st| state_label(st).to_owned()).unwrap_or_else(|_| s.clone())
+/// "Disabled → Enforced", or "app passwords 1 → 0, methods 2 → 0".
+pub(super) fn describe_change(change: Option<&Change>) -> String {
+    match change {
+        Some(Change::State { from, to: Some(to), .. }) => format!("{} → {}", state_label(*from), state_label(*to)),
+        Some(Change::State { from, to: None, .. }) => state_label(*from).to_owned(),
+        Some(Change::UserSettings { before, after }) => {
+            let time =
+                |t: Option<Option<time::OffsetDateTime>>| t.flatten().map_or_else(|| "none".to_owned(), readable);
+            let count = |n: Option<u64>| n.map_or_else(|| "none".to_owned(), |n| n.to_string());
+            let mut parts = Vec::new();
+            if before.app_passwords.is_some() {
+                parts.push(format!("app passwords {} → {}", count(before.app_passwords), count(after.app_passwords)));
+            }
+            if before.methods.is_some() {
+                parts.push(format!("methods {} → {}", count(before.methods), count(after.methods)));
+            }
+            if before.remembered_devices_not_before.is_some() {
+                parts.push(format!(
+                    "remembered devices valid from {} → {}",
+                    time(before.remembered_devices_not_before),
+                    time(after.remembered_devices_not_before)
+                ));
+            }
+            parts.join(", ")
         }
-        Some(v) => v.to_string(),
-    };
-    let name = |k: &str| match k {
-        "methods" => "methods".to_owned(),
-        "appPasswords" => "app passwords".to_owned(),
-        "rememberedDevicesNotBefore" => "remembered devices valid from".to_owned(),
-        other => other.to_owned(),
-    };
-    let absent = |v: Option<&Value>| matches!(v, None | Some(Value::Null));
-    match (before, after) {
-        (b, a) if absent(b) && absent(a) => String::new(),
-        (Some(Value::Object(b)), a) => {
-            let a = a.and_then(Value::as_object);
-            b.iter()
-                .map(|(k, bv)| format!("{} {} → {}", name(k), show(Some(bv)), show(a.and_then(|a| a.get(k)))))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-        (b, Some(Value::Object(a))) if absent(b) => {
-            a.iter().map(|(k, v)| format!("{} {}", name(k), show(Some(v)))).collect::<Vec<_>>().join(", ")
-        }
-        (b, a) if absent(a) => show(b),
-        (b, a) => format!("{} → {}", show(b), show(a)),
+        other => change_sentence(other),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use PerUserMfaState::{Disabled, Enabled, Enforced};
 
-    fn row(status: RowStatus, before: Value, after: Option<Value>) -> BulkRow {
+    fn row(status: RowStatus, from: PerUserMfaState, to: Option<PerUserMfaState>) -> BulkRow {
         BulkRow {
             user: "u".into(),
             id: None,
             upn: Some("u@x.y".into()),
             status,
-            before: Some(before),
-            after,
+            change: Some(Change::State { from, to, reason: None }),
             error: None,
         }
     }
@@ -457,9 +452,9 @@ mod tests {
         let r = BulkReport::new(
             true,
             vec![
-                row(RowStatus::Changed, json!("enabled"), Some(json!("enforced"))),
-                row(RowStatus::Changed, json!("enabled"), Some(json!("enforced"))),
-                row(RowStatus::Unchanged, json!("enforced"), Some(json!("enforced"))),
+                row(RowStatus::Changed, Enabled, Some(Enforced)),
+                row(RowStatus::Changed, Enabled, Some(Enforced)),
+                row(RowStatus::Unchanged, Enforced, Some(Enforced)),
             ],
         );
         assert_eq!(
@@ -469,9 +464,9 @@ mod tests {
         let r = BulkReport::new(
             true,
             vec![
-                row(RowStatus::Changed, json!("disabled"), Some(json!("enabled"))),
-                row(RowStatus::Skipped, json!("enforced"), None),
-                row(RowStatus::Skipped, json!("enforced"), None),
+                row(RowStatus::Changed, Disabled, Some(Enabled)),
+                row(RowStatus::Skipped, Enforced, None),
+                row(RowStatus::Skipped, Enforced, None),
             ],
         );
         assert_eq!(
@@ -483,16 +478,18 @@ mod tests {
 
     #[test]
     fn changes_read_as_before_and_after() {
-        assert_eq!(describe_change(Some(&json!("disabled")), Some(&json!("enforced"))), "Disabled → Enforced");
+        let state = |from, to| Change::State { from, to, reason: None };
+        assert_eq!(describe_change(Some(&state(Disabled, Some(Enforced)))), "Disabled → Enforced");
+        let side = |methods, app_passwords| UserSettingsSide {
+            methods: Some(methods),
+            app_passwords: Some(app_passwords),
+            remembered_devices_not_before: None,
+        };
         assert_eq!(
-            describe_change(
-                Some(&json!({"methods": 2, "appPasswords": 1})),
-                Some(&json!({"methods": 0, "appPasswords": 0}))
-            ),
+            describe_change(Some(&Change::UserSettings { before: side(2, 1), after: side(0, 0) })),
             "app passwords 1 → 0, methods 2 → 0"
         );
-        assert_eq!(describe_change(Some(&json!("enforced")), None), "Enforced");
-        assert_eq!(describe_change(None, Some(&json!({"upn": "a@b.c"}))), "upn a@b.c");
-        assert_eq!(describe_change(None, None), "");
+        assert_eq!(describe_change(Some(&state(Enforced, None))), "Enforced");
+        assert_eq!(describe_change(None), "");
     }
 }

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use tessera_core::access::Role;
-use tessera_core::change::BulkChange;
 use tessera_core::mfa::{MethodKind, PerUserMfaState};
 
 use super::Section;
@@ -232,35 +231,8 @@ impl From<&tessera_core::audit::AuditRecord> for AuditRow {
             action: r.action.as_str().to_owned(),
             target: r.target_upn.clone().unwrap_or_default(),
             target_id: r.target_id.map(|t| t.to_string()),
-            change: audit_change(r.before.as_ref(), r.after.as_ref()),
+            change: super::changes::change_sentence(r.change.as_ref()),
         }
-    }
-}
-
-/// An audit record's change as a sentence: "MFA state: Disabled → Enforced", "Registered
-/// methods: 2 → 0; App passwords: 1 → 0". Changes that are not typed yet read as their
-/// fields, as the bulk result pages show them.
-fn audit_change(before: Option<&serde_json::Value>, after: Option<&serde_json::Value>) -> String {
-    match BulkChange::from_json(before, after) {
-        Some(BulkChange::State { from, to: Some(to) }) => {
-            format!("MFA state: {} → {}", state_label(from), state_label(to))
-        }
-        Some(BulkChange::State { from, to: None }) => format!("MFA state: {} (unchanged)", state_label(from)),
-        Some(BulkChange::UserSettings { before, after }) => {
-            let mut parts = Vec::new();
-            if let (Some(b), Some(a)) = (before.methods, after.methods) {
-                parts.push(format!("Registered methods: {b} → {a}"));
-            }
-            if let (Some(b), Some(a)) = (before.app_passwords, after.app_passwords) {
-                parts.push(format!("App passwords: {b} → {a}"));
-            }
-            if let Some(t) = after.remembered_devices_not_before {
-                let t = t.map_or_else(|| "now".to_owned(), when);
-                parts.push(format!("Remembered devices ask for MFA again (devices remembered before {t})"));
-            }
-            parts.join("; ")
-        }
-        None => super::quick_steps::describe_change(before, after),
     }
 }
 
@@ -460,29 +432,4 @@ pub(crate) struct ReportPage {
     pub methods_chart: String,
     pub unregistered: Vec<UserRow>,
     pub pager: Pager,
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::audit_change;
-
-    #[test]
-    fn bulk_changes_in_the_audit_log_read_as_sentences() {
-        let said = |b: serde_json::Value, a: serde_json::Value| audit_change(Some(&b), Some(&a));
-        assert_eq!(said(json!("disabled"), json!("enforced")), "MFA state: Disabled → Enforced");
-        assert_eq!(
-            said(json!({"methods": 2, "appPasswords": 1}), json!({"methods": 0, "appPasswords": 0})),
-            "Registered methods: 2 → 0; App passwords: 1 → 0"
-        );
-        assert_eq!(
-            said(
-                json!({"rememberedDevicesNotBefore": null}),
-                json!({"rememberedDevicesNotBefore": "2025-03-10T09:00:00Z"})
-            ),
-            "Remembered devices ask for MFA again (devices remembered before 2025-03-10 09:00 UTC)"
-        );
-        assert_eq!(audit_change(None, Some(&json!({"upn": "a@b.c"}))), "upn a@b.c", "not typed yet");
-    }
 }
