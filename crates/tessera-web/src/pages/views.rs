@@ -268,8 +268,11 @@ pub(crate) fn browser_name(ua: &str) -> String {
     }
 }
 
+/// A time as every page shows it: "2026-12-03 16:51 UTC".
 pub(crate) fn when(t: OffsetDateTime) -> String {
-    t.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC)
+        .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

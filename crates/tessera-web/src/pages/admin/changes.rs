@@ -2,20 +2,11 @@
 //! sentence, with the names the pages use ("Enabled → Enforced", "Authenticator app") and
 //! readable UTC times.
 
-use time::OffsetDateTime;
-use time::macros::format_description;
-
 use tessera_core::change::{AccountChange, Change, CreatedUser, UserSettingsSide};
 use tessera_core::settings::MfaSettings;
 
 use super::views::{method_label, role_label, state_label};
-
-/// "3 Dec 2026 16:51 UTC".
-pub(crate) fn readable(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.format(format_description!("[day padding:none] [month repr:short] [year] [hour]:[minute] UTC"))
-        .unwrap_or_default()
-}
+use crate::pages::views::when;
 
 fn quoted(s: &str) -> String {
     format!("“{s}”")
@@ -57,7 +48,7 @@ pub(crate) fn change_sentence(change: Option<&Change>) -> String {
         Change::AppPasswordCreated { name, .. } => format!("App password {} created", quoted(name)),
         Change::AppPasswordDeleted { name, .. } => format!("App password {} deleted", quoted(name)),
         Change::DeviceRemembered { expires_at, .. } => {
-            format!("Device remembered until {}", readable(*expires_at))
+            format!("Device remembered until {}", when(*expires_at))
         }
         Change::DeviceForgotten { id } => format!("Remembered device forgotten (id {id})"),
         Change::PasswordChanged { remembered_devices_deleted, sessions_ended } => format!(
@@ -101,7 +92,7 @@ fn user_settings(before: &UserSettingsSide, after: &UserSettingsSide) -> String 
         parts.push(format!("App passwords: {b} → {a}"));
     }
     if let Some(t) = after.remembered_devices_not_before {
-        let t = t.map_or_else(|| "now".to_owned(), readable);
+        let t = t.map_or_else(|| "now".to_owned(), when);
         parts.push(format!("Remembered devices ask for MFA again (devices remembered before {t})"));
     }
     parts.join("; ")

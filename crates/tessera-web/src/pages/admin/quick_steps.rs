@@ -19,11 +19,12 @@ use tessera_core::service::BulkRequestRow;
 
 use super::super::csrf::AdminForm;
 use super::super::views::page;
-use super::changes::{change_sentence, readable};
+use super::changes::change_sentence;
 use super::fields::Fields;
 use super::selection::{ListState, Selection};
 use super::views::{ConfirmPage, ListFields, ManagePage, ResultPage, ResultRow, SettingOption, state_label};
 use super::{AdminPage, Section, admin_url, list, sentence};
+use crate::pages::views::when;
 use crate::{App, Backend};
 
 pub(super) fn router<S: Backend>() -> Router<App<S>> {
@@ -408,8 +409,7 @@ pub(super) fn describe_change(change: Option<&Change>) -> String {
         Some(Change::State { from, to: Some(to), .. }) => format!("{} → {}", state_label(*from), state_label(*to)),
         Some(Change::State { from, to: None, .. }) => state_label(*from).to_owned(),
         Some(Change::UserSettings { before, after }) => {
-            let time =
-                |t: Option<Option<time::OffsetDateTime>>| t.flatten().map_or_else(|| "none".to_owned(), readable);
+            let time = |t: Option<Option<time::OffsetDateTime>>| t.flatten().map_or_else(|| "none".to_owned(), when);
             let count = |n: Option<u64>| n.map_or_else(|| "none".to_owned(), |n| n.to_string());
             let mut parts = Vec::new();
             if before.app_passwords.is_some() {

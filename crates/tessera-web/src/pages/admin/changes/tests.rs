@@ -39,7 +39,7 @@ fn states_and_user_settings_read_as_sentences() {
             before: side(None, None, Some(None)),
             after: side(None, None, Some(Some(datetime!(2025-03-10 09:00:00 UTC)))),
         }),
-        "Remembered devices ask for MFA again (devices remembered before 10 Mar 2025 09:00 UTC)"
+        "Remembered devices ask for MFA again (devices remembered before 2025-03-10 09:00 UTC)"
     );
 }
 
@@ -99,7 +99,7 @@ fn every_other_change_reads_as_a_sentence() {
                 id: DeviceId::parse(ID).unwrap(),
                 expires_at: datetime!(2026-12-03 16:51:17 UTC),
             },
-            "Device remembered until 3 Dec 2026 16:51 UTC",
+            "Device remembered until 2026-12-03 16:51 UTC",
         ),
         (
             Change::DeviceForgotten { id: DeviceId::parse(ID).unwrap() },
