@@ -12,7 +12,7 @@ pub enum CoreError {
     #[error("{0}")]
     InvalidState(String),
     #[error("{0}")]
-    InvalidSetting(String),
+    InvalidSetting(crate::settings::SettingRefused),
     #[error("{0}")]
     InvalidDisplayName(String),
     #[error("{0}")]

@@ -22,7 +22,12 @@ pub struct IpRange {
 
 impl IpRange {
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        let bad = |why: String| CoreError::InvalidSetting(format!("trusted IP range '{}': {why}", s.escape_debug()));
+        let bad = |why: String| {
+            CoreError::InvalidSetting(SettingRefused::sentence(
+                SettingsField::TrustedIpRanges,
+                format!("trusted IP range '{}': {why}", s.escape_debug()),
+            ))
+        };
         let (addr, prefix) = match s.trim().split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s.trim(), None),
@@ -165,31 +170,86 @@ pub enum SettingsField {
     RememberDeviceDays,
 }
 
+impl SettingsField {
+    /// The setting in words, as the core's own messages name it. Each door names it its own
+    /// way ([`SettingRefused::message`]): the REST API by its JSON field.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Self::AllowAppPasswords => "allowing app passwords",
+            Self::TrustedIpRanges => "the trusted IP ranges",
+            Self::AllowedMethods => "the allowed verification methods",
+            Self::AllowRememberDevices => "allowing users to remember MFA on trusted devices",
+            Self::RememberDeviceDays => "the days to remember MFA on a trusted device",
+        }
+    }
+}
+
+/// A setting refused by validation: which one, and why. The reason is either a whole
+/// sentence or what follows the setting's name ("must be 1-365, got 0"), so that the core
+/// does not spell the setting's name as any one door (JSON, a form) does.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SettingRefused {
+    pub field: SettingsField,
+    why: Why,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+enum Why {
+    Sentence(String),
+    AfterName(String),
+}
+
+impl SettingRefused {
+    pub fn sentence(field: SettingsField, text: impl Into<String>) -> Self {
+        Self { field, why: Why::Sentence(text.into()) }
+    }
+
+    /// `text` follows the setting's name.
+    pub fn predicate(field: SettingsField, text: impl Into<String>) -> Self {
+        Self { field, why: Why::AfterName(text.into()) }
+    }
+
+    /// The message, with the setting called `name(field)` where it is named.
+    pub fn message(&self, name: impl FnOnce(SettingsField) -> &'static str) -> String {
+        match &self.why {
+            Why::Sentence(text) => text.clone(),
+            Why::AfterName(text) => format!("{} {text}", name(self.field)),
+        }
+    }
+}
+
+impl fmt::Display for SettingRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(SettingsField::in_words))
+    }
+}
+
 impl MfaSettingsPatch {
     /// Every problem of the patch, each with its field and the message [`MfaSettings::patched`]
     /// gives for it (which stops at the first), so that a form can show each one next to its
     /// field. Every bad trusted IP range is listed. Empty when the patch is valid.
-    pub fn field_errors(&self) -> Vec<(SettingsField, String)> {
+    pub fn field_errors(&self) -> Vec<SettingRefused> {
         let base = MfaSettings::default();
-        let check = |p: MfaSettingsPatch| base.patched(&p).err().map(|e| e.to_string());
+        let check = |p: MfaSettingsPatch| match base.patched(&p) {
+            Err(CoreError::InvalidSetting(r)) => Some(r),
+            _ => None,
+        };
         let mut out = Vec::new();
         if let Some(ranges) = &self.trusted_ip_ranges {
             let count = MfaSettingsPatch { trusted_ip_ranges: Some(ranges.clone()), ..Default::default() };
             if ranges.len() > MAX_TRUSTED_IP_RANGES {
-                out.extend(check(count).map(|e| (SettingsField::TrustedIpRanges, e)));
+                out.extend(check(count));
             } else {
-                out.extend(
-                    ranges
-                        .iter()
-                        .filter_map(|r| IpRange::parse(r).err())
-                        .map(|e| (SettingsField::TrustedIpRanges, e.to_string())),
-                );
+                out.extend(ranges.iter().filter_map(|r| match IpRange::parse(r) {
+                    Err(CoreError::InvalidSetting(r)) => Some(r),
+                    _ => None,
+                }));
             }
         }
         let methods = MfaSettingsPatch { allowed_methods: self.allowed_methods.clone(), ..Default::default() };
-        out.extend(check(methods).map(|e| (SettingsField::AllowedMethods, e)));
+        out.extend(check(methods));
         let days = MfaSettingsPatch { remember_device_days: self.remember_device_days, ..Default::default() };
-        out.extend(check(days).map(|e| (SettingsField::RememberDeviceDays, e)));
+        out.extend(check(days));
         out
     }
 }
@@ -206,9 +266,9 @@ impl MfaSettings {
         }
         if let Some(ranges) = &patch.trusted_ip_ranges {
             if ranges.len() > MAX_TRUSTED_IP_RANGES {
-                return Err(CoreError::InvalidSetting(format!(
-                    "at most {MAX_TRUSTED_IP_RANGES} trusted IP ranges are allowed, got {}",
-                    ranges.len()
+                return Err(CoreError::InvalidSetting(SettingRefused::sentence(
+                    SettingsField::TrustedIpRanges,
+                    format!("at most {MAX_TRUSTED_IP_RANGES} trusted IP ranges are allowed, got {}", ranges.len()),
                 )));
             }
             let mut parsed: Vec<IpRange> = Vec::with_capacity(ranges.len());
@@ -224,10 +284,13 @@ impl MfaSettings {
             let mut parsed: Vec<MethodKind> = Vec::new();
             for m in methods {
                 let k = MethodKind::parse(m).ok_or_else(|| {
-                    CoreError::InvalidSetting(format!(
-                        "'{}' is not a verification method: use {}",
-                        m.escape_debug(),
-                        MethodKind::ALL.map(MethodKind::as_str).join(", ")
+                    CoreError::InvalidSetting(SettingRefused::sentence(
+                        SettingsField::AllowedMethods,
+                        format!(
+                            "'{}' is not a verification method: use {}",
+                            m.escape_debug(),
+                            MethodKind::ALL.map(MethodKind::as_str).join(", ")
+                        ),
                     ))
                 })?;
                 if !parsed.contains(&k) {
@@ -237,17 +300,21 @@ impl MfaSettings {
             parsed.sort();
             let registrable = [MethodKind::Totp, MethodKind::Webauthn, MethodKind::Email, MethodKind::Sms];
             if !parsed.iter().any(|m| registrable.contains(m)) {
-                return Err(CoreError::InvalidSetting(
-                    "allowedMethods must include at least one of totp, webauthn, email, sms: users could not register otherwise".into(),
-                ));
+                return Err(CoreError::InvalidSetting(SettingRefused::predicate(
+                    SettingsField::AllowedMethods,
+                    "must include at least one of totp, webauthn, email, sms: users could not register otherwise",
+                )));
             }
             next.allowed_methods = parsed;
         }
         if let Some(days) = patch.remember_device_days {
-            next.remember_device_days = u16::try_from(days)
-                .ok()
-                .filter(|d| REMEMBER_DEVICE_DAYS.contains(d))
-                .ok_or_else(|| CoreError::InvalidSetting(format!("rememberDeviceDays must be 1-365, got {days}")))?;
+            next.remember_device_days =
+                u16::try_from(days).ok().filter(|d| REMEMBER_DEVICE_DAYS.contains(d)).ok_or_else(|| {
+                    CoreError::InvalidSetting(SettingRefused::predicate(
+                        SettingsField::RememberDeviceDays,
+                        format!("must be 1-365, got {days}"),
+                    ))
+                })?;
         }
         Ok(next)
     }
@@ -347,18 +414,21 @@ mod tests {
             remember_device_days: Some(0),
         };
         let errors = p.field_errors();
-        let fields: Vec<SettingsField> = errors.iter().map(|e| e.0).collect();
+        let fields: Vec<SettingsField> = errors.iter().map(|e| e.field).collect();
         use SettingsField::*;
         assert_eq!(fields, [TrustedIpRanges, TrustedIpRanges, AllowedMethods, RememberDeviceDays]);
-        assert!(errors[0].1.contains("'nope'"), "{}", errors[0].1);
-        assert!(errors[1].1.contains("did you mean 10.0.0.0/8"), "{}", errors[1].1);
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(text[0].contains("'nope'"), "{}", text[0]);
+        assert!(text[1].contains("did you mean 10.0.0.0/8"), "{}", text[1]);
         assert_eq!(
-            errors[3].1,
+            text[3],
             MfaSettings::default()
                 .patched(&MfaSettingsPatch { remember_device_days: Some(0), ..Default::default() })
                 .unwrap_err()
                 .to_string()
         );
+        assert_eq!(text[3], "the days to remember MFA on a trusted device must be 1-365, got 0");
+        assert_eq!(errors[3].message(|_| "rememberDeviceDays"), "rememberDeviceDays must be 1-365, got 0");
         let ok = MfaSettingsPatch { trusted_ip_ranges: Some(vec!["192.0.2.0/24".into()]), ..Default::default() };
         assert!(ok.field_errors().is_empty());
     }

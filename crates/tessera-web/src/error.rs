@@ -81,6 +81,8 @@ impl From<CoreError> for ApiError {
             // The cause goes to the log, never to the client.
             tracing::error!(error = %e, "internal error");
             "an internal error occurred; the server log has the details".to_owned()
+        } else if let CoreError::InvalidSetting(r) = &e {
+            r.message(crate::wire::settings_field_name)
         } else {
             e.to_string()
         };

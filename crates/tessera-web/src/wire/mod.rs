@@ -22,6 +22,7 @@ pub use credentials::{
     AppPassword, AppPasswordList, RememberedDevice, RememberedDeviceList, Revoked, Session, SessionList,
 };
 pub use logs::{AuditPage, AuditRecord, SignInPage, SignInRecord};
+pub(crate) use settings::field_name as settings_field_name;
 pub use settings::{MfaSettings, MfaSettingsPatch};
 pub use users::{User, UserPage};
 

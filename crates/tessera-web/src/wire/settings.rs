@@ -58,3 +58,37 @@ impl From<MfaSettingsPatch> for settings::MfaSettingsPatch {
         }
     }
 }
+
+/// A setting's name in the JSON above: how the API and the admin center name a setting in
+/// their messages.
+pub(crate) fn field_name(field: settings::SettingsField) -> &'static str {
+    use settings::SettingsField as F;
+    match field {
+        F::AllowAppPasswords => "allowAppPasswords",
+        F::TrustedIpRanges => "trustedIpRanges",
+        F::AllowedMethods => "allowedMethods",
+        F::AllowRememberDevices => "allowRememberDevices",
+        F::RememberDeviceDays => "rememberDeviceDays",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::settings::SettingsField as F;
+
+    #[test]
+    fn field_names_are_the_json_keys() {
+        let json = serde_json::to_value(MfaSettings::default()).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        for f in [
+            F::AllowAppPasswords,
+            F::TrustedIpRanges,
+            F::AllowedMethods,
+            F::AllowRememberDevices,
+            F::RememberDeviceDays,
+        ] {
+            assert!(keys.iter().any(|k| *k == field_name(f)), "{f:?}");
+        }
+    }
+}

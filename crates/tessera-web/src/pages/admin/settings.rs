@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tessera_core::CoreError;
 use tessera_core::access::{Action, TargetKind};
 use tessera_core::mfa::MethodKind;
-use tessera_core::settings::{MfaSettings, MfaSettingsPatch, SettingsField};
+use tessera_core::settings::{MfaSettings, MfaSettingsPatch, SettingRefused, SettingsField};
 
 use super::super::csrf::AdminForm;
 use super::super::see_other;
@@ -20,6 +20,7 @@ use super::super::views::page;
 use super::fields::Fields;
 use super::views::{MethodOption, SettingsErrors, SettingsPage, method_label};
 use super::{AdminPage, Section, admin_url, sentence};
+use crate::wire::settings_field_name;
 use crate::{App, Backend};
 
 pub(super) fn router<S: Backend>() -> Router<App<S>> {
@@ -108,30 +109,31 @@ async fn save<S: Backend>(State(app): State<App<S>>, AdminForm { admin, form }: 
     };
     let result = match days {
         Ok(_) => app.update_mfa_settings(&admin.actor, patch.clone()).await,
-        Err(_) => Err(CoreError::InvalidSetting(format!(
-            "rememberDeviceDays must be a whole number of days, 1-365, got '{}'",
-            typed.days.escape_debug()
+        Err(_) => Err(CoreError::InvalidSetting(SettingRefused::predicate(
+            SettingsField::RememberDeviceDays,
+            format!("must be a whole number of days, 1-365, got '{}'", typed.days.escape_debug()),
         ))),
     };
     match result {
         Ok(_) => see_other(&admin_url(&admin.tenant, "/settings/mfa?saved=1"), &[]),
-        Err(CoreError::InvalidSetting(message)) => {
+        Err(CoreError::InvalidSetting(refused)) => {
+            let said = |r: &SettingRefused| sentence(&r.message(settings_field_name));
             let mut errors = SettingsErrors::default();
             if days.is_err() {
-                errors.days.push(sentence(&message));
+                errors.days.push(said(&refused));
             }
-            for (field, e) in patch.field_errors() {
-                match field {
-                    SettingsField::TrustedIpRanges => errors.trusted_ips.push(sentence(&e)),
-                    SettingsField::AllowedMethods => errors.methods.push(sentence(&e)),
-                    SettingsField::RememberDeviceDays => errors.days.push(sentence(&e)),
+            for r in patch.field_errors() {
+                match r.field {
+                    SettingsField::TrustedIpRanges => errors.trusted_ips.push(said(&r)),
+                    SettingsField::AllowedMethods => errors.methods.push(said(&r)),
+                    SettingsField::RememberDeviceDays => errors.days.push(said(&r)),
                     SettingsField::AllowAppPasswords | SettingsField::AllowRememberDevices => {
-                        errors.other.push(sentence(&e))
+                        errors.other.push(said(&r))
                     }
                 }
             }
             if errors.is_empty() {
-                errors.other.push(sentence(&message));
+                errors.other.push(said(&refused));
             }
             page(StatusCode::BAD_REQUEST, &view(&admin, typed, errors, None))
         }
