@@ -247,8 +247,10 @@ impl Change {
         if before.is_none() && after.is_none() {
             return None;
         }
-        let typed =
-            read(action, before.as_ref(), after.as_ref()).filter(|c| c.to_json() == (before.clone(), after.clone()));
+        let typed = read(action, before.as_ref(), after.as_ref()).filter(|c| {
+            let (b, a) = c.to_json();
+            b == before && a == after
+        });
         Some(typed.unwrap_or(Self::Unknown { before, after }))
     }
 }
